@@ -1,0 +1,41 @@
+"""Content-addressed cache of LLM calls, kept outside Snakemake's outputs.
+
+Snakemake deletes the outputs of a failed job; this cache survives, so a killed generation
+resumes where it stopped and a re-run with unchanged inputs makes no call at all. One JSON
+file per call under ``<dir>/<key[:2]>/<key>.json``, written atomically, so concurrent jobs and
+kills never leave a half-written entry (a reader sees the whole entry or none).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from synthir import io
+
+
+def cache_key(identity: dict[str, Any], request: Any, decoding: dict[str, Any], seed: int) -> str:
+    """sha256 over everything that determines a completion (see ``Backend.identity``)."""
+    return io.sha256_json(
+        {"identity": identity, "request": request, "decoding": decoding, "seed": seed}
+    )
+
+
+class LLMCache:
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        try:
+            return io.read_json(path)
+        except io.DataFormatError:
+            return None  # unreadable entry: treat as a miss, it will be rewritten
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        io.write_json(self._path(key), entry)

@@ -1,0 +1,70 @@
+"""vLLM's offline engine (GPU environments; vLLM cannot share the CPU environment's torch).
+
+Per-item seeds go into ``SamplingParams``; ``VLLM_BATCH_INVARIANT`` is recorded in the
+identity because without it vLLM's output depends on batch composition.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from synthir import io
+from synthir.config import Decoding, LLMConfig
+from synthir.llm.base import Completion, Prompt
+from synthir.llm.hf import render_plain
+
+
+class VLLMBackend:
+    def __init__(self, cfg: LLMConfig, model_dir: Path) -> None:
+        try:
+            from vllm import LLM
+        except ImportError as e:
+            raise ImportError(
+                "the vllm backend needs vLLM: install it in a GPU environment "
+                "(`pip install synthir[vllm]`) or serve the model and use backend: openai"
+            ) from e
+        import torch
+
+        self.cfg = cfg
+        self.llm = LLM(model=str(model_dir), dtype=cfg.dtype, seed=0)
+        self.tokenizer = self.llm.get_tokenizer()
+        self._identity = {
+            "backend": "vllm",
+            "backend_version": importlib.metadata.version("vllm"),
+            "model": cfg.alias,
+            "weights_sha256": io.read_json(model_dir / "meta.json")["weights_sha256"],
+            "dtype": cfg.dtype,
+            "batch_invariant": os.environ.get("VLLM_BATCH_INVARIANT", "0"),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        }
+
+    def identity(self) -> dict[str, Any]:
+        return self._identity
+
+    def render(self, prompt: Prompt) -> str:
+        if not self.cfg.chat:
+            return render_plain(prompt)
+        messages = [{"role": m.role, "content": m.content} for m in prompt]
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def generate(self, prompts: list[Prompt], decoding: Decoding, seeds: list[int]) -> list[Completion]:
+        from vllm import SamplingParams
+
+        params = [
+            SamplingParams(
+                max_tokens=decoding.max_new_tokens, temperature=decoding.temperature,
+                top_p=decoding.top_p, seed=seed,
+            )
+            for seed in seeds
+        ]
+        start = time.perf_counter()
+        outs = self.llm.generate([self.render(p) for p in prompts], params, use_tqdm=False)
+        per_item = (time.perf_counter() - start) / max(1, len(prompts))
+        return [
+            Completion(o.outputs[0].text, len(o.prompt_token_ids), len(o.outputs[0].token_ids), per_item)
+            for o in outs
+        ]

@@ -1,0 +1,95 @@
+"""The one path grammar of synthir: ``name~value`` segments in a fixed order.
+
+Every artifact lives under a family root (``data/raw``, ``data/synthetic``, ``models``,
+``results``) followed by wildcard segments in the order of :data:`WILDCARD_ORDER`. A path
+parses back into its wildcards with :func:`parse`, whatever the family, so lineage and
+reporting never re-implement path handling. Snakemake rules write the same patterns with
+``{wildcard}`` placeholders (see ``rules/common.smk``), built by :func:`pattern`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+#: Wildcards in the order they appear in a path; a path may use any ordered subset.
+WILDCARD_ORDER: tuple[str, ...] = (
+    "eval",
+    "model",
+    "dataset",
+    "augmenter",
+    "strategy",
+    "scale",
+    "base",
+    "seed",
+)
+#: Slug grammar for every wildcard value (ARCHITECTURE.md section 3).
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+#: Placeholder value for wildcards a baseline cell does not have (no augmenter at scale 0).
+NONE = "none"
+
+_SEGMENT = re.compile(r"^(?P<name>[a-z]+)~(?P<value>[^/]+)$")
+
+
+class PathGrammarError(ValueError):
+    """A path or a wildcard value does not follow the ``name~value`` grammar."""
+
+
+def segment(name: str, value: object) -> str:
+    """Return one ``name~value`` segment, checking the name and the value's slug form."""
+    if name not in WILDCARD_ORDER:
+        raise PathGrammarError(f"unknown wildcard {name!r}; known: {', '.join(WILDCARD_ORDER)}")
+    text = str(value)
+    if not SLUG.match(text):
+        raise PathGrammarError(f"wildcard {name}={text!r} is not a slug [a-z0-9-]+")
+    return f"{name}~{text}"
+
+
+def _check_order(names: list[str]) -> None:
+    positions = [WILDCARD_ORDER.index(n) for n in names]
+    if positions != sorted(positions) or len(set(positions)) != len(positions):
+        raise PathGrammarError(
+            f"wildcards {names} are out of order; the order is {', '.join(WILDCARD_ORDER)}"
+        )
+
+
+def cell_dir(root: str, **wildcards: object) -> str:
+    """Join ``root`` with one segment per wildcard, in grammar order.
+
+    >>> cell_dir("models", dataset="scifact", scale=100)
+    'models/dataset~scifact/scale~100'
+    """
+    names = [n for n in WILDCARD_ORDER if n in wildcards]
+    unknown = set(wildcards) - set(WILDCARD_ORDER)
+    if unknown:
+        raise PathGrammarError(f"unknown wildcards {sorted(unknown)}")
+    return str(PurePosixPath(root, *(segment(n, wildcards[n]) for n in names)))
+
+
+def pattern(root: str, *names: str) -> str:
+    """The Snakemake pattern of a cell directory: ``root/name~{name}/...`` in grammar order."""
+    _check_order(list(names))
+    return str(PurePosixPath(root, *(f"{n}~{{{n}}}" for n in names)))
+
+
+def parse(path: str) -> dict[str, str]:
+    """Return the wildcards encoded in ``path`` (values as strings).
+
+    >>> parse("results/eval~cisi/dataset~scifact/scale~100/run.trec")
+    {'eval': 'cisi', 'dataset': 'scifact', 'scale': '100'}
+    """
+    found: dict[str, str] = {}
+    for part in PurePosixPath(str(path)).parts:
+        m = _SEGMENT.match(part)
+        if not m:
+            continue
+        name, value = m["name"], m["value"]
+        if name not in WILDCARD_ORDER:
+            raise PathGrammarError(f"{path}: unknown wildcard segment {part!r}")
+        if not SLUG.match(value):
+            raise PathGrammarError(f"{path}: value of {part!r} is not a slug")
+        if name in found:
+            raise PathGrammarError(f"{path}: wildcard {name!r} appears twice")
+        found[name] = value
+    _check_order(list(found))
+    return found

@@ -1,0 +1,102 @@
+"""Fine-tuning a dual encoder on a synthetic training set (sentence-transformers trainer)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from synthir import io
+from synthir.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+#: Columns of a training set, in the order MultipleNegativesRankingLoss reads them
+#: (anchor, positive); the order is set here, never inferred from a file (ST #2791).
+COLUMNS = ("query", "positive")
+
+
+def load_training_set(path: Path) -> list[dict[str, str]]:
+    """Read and validate ``train.jsonl``: every row has non-empty string query and positive.
+
+    Guards against the traps in STYLE.md: a list or a number where a string belongs would be
+    silently turned into characters or tokens by the collator.
+    """
+    rows = []
+    for lineno, row in io.iter_jsonl(path):
+        for col in COLUMNS:
+            value = row.get(col)
+            if not isinstance(value, str) or not value.strip():
+                raise io.DataFormatError(f"{path}:{lineno}: '{col}' must be a non-empty string, got {type(value).__name__}")
+        rows.append({col: row[col] for col in COLUMNS})
+    if len(rows) < 2:
+        raise io.DataFormatError(f"{path}: a training set needs at least 2 rows, found {len(rows)}")
+    return rows
+
+
+def duplicate_positive_rate(rows: list[dict[str, str]], batch_size: int) -> float:
+    """Fraction of rows whose positive also appears earlier in the same sequential batch:
+    what in-batch false negatives would be without duplicate-aware batching."""
+    dup = 0
+    for i in range(0, len(rows), batch_size):
+        counts = Counter(r["positive"] for r in rows[i : i + batch_size])
+        dup += sum(c - 1 for c in counts.values())
+    return dup / len(rows)
+
+
+def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir: Path, threads: int) -> dict[str, Any]:
+    """Fine-tune ``base_dir`` with MultipleNegativesRankingLoss (InfoNCE with in-batch
+    negatives) and the no-duplicates batch sampler; save to ``out_dir``."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses,
+    )
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+    from transformers import set_seed
+
+    torch.set_num_threads(threads)
+    set_seed(cfg.seed)
+    rows = load_training_set(train_path)
+    data = Dataset.from_dict({
+        "anchor": [cfg.query_prefix + r["query"] for r in rows],
+        "positive": [cfg.passage_prefix + r["positive"] for r in rows],
+    })
+    model = SentenceTransformer(str(base_dir), device="cpu" if not torch.cuda.is_available() else None)
+    model.max_seq_length = cfg.max_seq_length
+    loss = losses.MultipleNegativesRankingLoss(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        args = SentenceTransformerTrainingArguments(
+            output_dir=tmp,
+            num_train_epochs=cfg.epochs,
+            per_device_train_batch_size=cfg.batch_size,
+            learning_rate=cfg.learning_rate,
+            warmup_ratio=cfg.warmup_ratio,
+            bf16=cfg.bf16,
+            use_cpu=not torch.cuda.is_available(),
+            batch_sampler=BatchSamplers.NO_DUPLICATES,
+            seed=cfg.seed,
+            data_seed=cfg.seed,
+            save_strategy="no",
+            report_to="none",  # tracking is the sync rule's job, never the trainer's
+            logging_steps=max(1, len(rows) // cfg.batch_size // 5),
+            dataloader_drop_last=False,
+        )
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
+        start = time.perf_counter()
+        result = trainer.train()
+        seconds = time.perf_counter() - start
+    model.save(str(out_dir))
+    return {
+        "examples": len(rows),
+        "steps": int(result.global_step),
+        "train_loss": round(float(result.training_loss), 6),
+        "training_seconds": round(seconds, 2),
+        "loss": "MultipleNegativesRankingLoss",
+        "batch_sampler": BatchSamplers.NO_DUPLICATES.value,
+        "duplicate_positive_rate_sequential": round(duplicate_positive_rate(rows, cfg.batch_size), 6),
+        "weights_sha256": io.sha256_file(out_dir / "model.safetensors"),
+    }
