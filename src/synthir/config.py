@@ -279,6 +279,7 @@ class GenerateConfig:
 class TrainConfig:
     base: str
     seed: int
+    tower: str
     epochs: int
     batch_size: int
     learning_rate: float

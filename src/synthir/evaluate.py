@@ -83,20 +83,25 @@ def load_split(dataset_dir: Path, ds: DatasetConfig) -> tuple[dict[str, Document
     return corpus, queries, qrels
 
 
-def dense_search(
-    model: Any, corpus: dict[str, Document], queries: dict[str, Query], cfg: EvalConfig, top_k: int
-) -> Run:
-    """Encode corpus and queries with a sentence-transformers model, exact search in FAISS."""
-    import faiss
-
+def encode_documents(model: Any, corpus: dict[str, Document], cfg: EvalConfig) -> tuple[list[str], np.ndarray]:
+    """Passage embeddings (L2-normalised, float32) through the model's document route."""
     doc_ids = list(corpus)
-    doc_emb = model.encode(
+    emb = model.encode_document(
         [cfg.passage_prefix + corpus[d].full_text() for d in doc_ids],
         batch_size=cfg.batch_size, normalize_embeddings=True, convert_to_numpy=True,
         show_progress_bar=True,
-    ).astype(np.float32)
+    )
+    return doc_ids, emb.astype(np.float32)
+
+
+def dense_search(model: Any, doc_ids: list[str], doc_emb: np.ndarray, queries: dict[str, Query],
+                 cfg: EvalConfig, top_k: int) -> Run:
+    """Encode the queries (query route) and search the passages exactly (FAISS inner product
+    on normalised vectors = cosine, BEIR's ``cos_sim``)."""
+    import faiss
+
     q_ids = list(queries)
-    q_emb = model.encode(
+    q_emb = model.encode_query(
         [cfg.query_prefix + queries[q].text for q in q_ids],
         batch_size=cfg.batch_size, normalize_embeddings=True, convert_to_numpy=True,
     ).astype(np.float32)
@@ -120,18 +125,60 @@ def load_encoder(model_dir: Path, max_seq_length: int, dtype: str) -> Any:
     return model
 
 
-def evaluate_dense(cfg: EvalConfig, model_dir: Path, dataset_dir: Path, run_path: Path, threads: int) -> dict[str, Any]:
+#: Settings that change passage embeddings: an index is reused only if they all match.
+INDEX_SETTINGS = ("max_seq_length", "dtype", "passage_prefix")
+
+
+def index_settings(cfg: EvalConfig) -> dict[str, Any]:
+    return {k: getattr(cfg, k) for k in INDEX_SETTINGS}
+
+
+def encode_corpus(cfg: EvalConfig, model_dir: Path, dataset_dir: Path, out_dir: Path, threads: int) -> dict[str, Any]:
+    """Encode an eval corpus once with a base encoder; every model sharing that base's
+    passage tower (scale 0, and query-tower fine-tuning) searches this index."""
+    import torch
+
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    corpus = io.read_corpus(dataset_dir / "corpus.jsonl")
+    model = load_encoder(model_dir, cfg.max_seq_length, cfg.dtype)
+    doc_ids, emb = encode_documents(model, corpus, cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with io.atomic_open(out_dir / "embeddings.npy", "wb") as f:
+        np.save(f, emb)
+    io.write_json(out_dir / "doc_ids.json", doc_ids)
+    return {"documents": len(doc_ids), "dimension": int(emb.shape[1]), "settings": index_settings(cfg),
+            "encoding_seconds": round(time.perf_counter() - start, 2)}
+
+
+def load_index(index_dir: Path, cfg: EvalConfig) -> tuple[list[str], np.ndarray]:
+    meta = io.read_json(index_dir / "meta.json")
+    if meta["settings"] != index_settings(cfg):
+        raise ValueError(f"{index_dir}: built with {meta['settings']}, evaluation asks {index_settings(cfg)}")
+    return io.read_json(index_dir / "doc_ids.json"), np.load(index_dir / "embeddings.npy")
+
+
+def evaluate_dense(cfg: EvalConfig, model_dir: Path, dataset_dir: Path, run_path: Path, threads: int,
+                   index_dir: Path | None = None) -> dict[str, Any]:
+    """Retrieve with a dense model: passages from its base's index when given (the model's
+    passage tower is the base's), else encoded here."""
     import torch
 
     torch.set_num_threads(threads)
     start = time.perf_counter()
     corpus, queries, qrels = load_split(dataset_dir, cfg.dataset)
     model = load_encoder(model_dir, cfg.max_seq_length, cfg.dtype)
+    if index_dir is not None:
+        doc_ids, doc_emb = load_index(index_dir, cfg)
+        if doc_ids != list(corpus):
+            raise ValueError(f"{index_dir}: document ids differ from {dataset_dir}/corpus.jsonl")
+    else:
+        doc_ids, doc_emb = encode_documents(model, corpus, cfg)
     extra = 1 if cfg.dataset.ignore_identical_ids else 0
-    run = dense_search(model, corpus, queries, cfg, cfg.top_k + extra)
+    run = dense_search(model, doc_ids, doc_emb, queries, cfg, cfg.top_k + extra)
     return _finish(run, qrels, cfg.dataset, cfg.top_k, run_path, "synthir-dense", start, {
-        "retriever": "dense-faiss-flat-ip", "max_seq_length": cfg.max_seq_length, "dtype": cfg.dtype,
-        "query_prefix": cfg.query_prefix, "passage_prefix": cfg.passage_prefix,
+        "retriever": "dense-faiss-flat-ip", **index_settings(cfg), "query_prefix": cfg.query_prefix,
+        "passage_index": "base index" if index_dir is not None else "encoded in job",
     })
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+__all__ = ["LAYOUT", "NONE", "PurePosixPath", "SLUG", "WILDCARD_ORDER", "cell_dir", "family_dir", "family_pattern", "parse", "pattern", "segment"]
+
 #: Wildcards in the order they appear in a path; a path may use any ordered subset.
 WILDCARD_ORDER: tuple[str, ...] = (
     "eval",
@@ -27,6 +29,18 @@ WILDCARD_ORDER: tuple[str, ...] = (
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 #: Placeholder value for wildcards a baseline cell does not have (no augmenter at scale 0).
 NONE = "none"
+
+#: Family roots and the wildcards of their cells; rules/common.smk builds its patterns from these
+#: and the report walks back from a result to its model and training set with the same table.
+LAYOUT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "raw": ("data/raw", ("dataset",)),
+    "prepared": ("data/prepared", ("model",)),
+    "index": ("data/index", ("eval", "base")),
+    "pool": ("data/synthetic", ("dataset", "augmenter", "strategy")),
+    "subset": ("data/synthetic", ("dataset", "augmenter", "strategy", "scale")),
+    "model": ("models", ("dataset", "augmenter", "strategy", "scale", "base", "seed")),
+    "result": ("results", ("eval", "dataset", "augmenter", "strategy", "scale", "base", "seed")),
+}
 
 _SEGMENT = re.compile(r"^(?P<name>[a-z]+)~(?P<value>[^/]+)$")
 
@@ -93,3 +107,18 @@ def parse(path: str) -> dict[str, str]:
         found[name] = value
     _check_order(list(found))
     return found
+
+
+def family_dir(family: str, **wildcards: object) -> str:
+    """Directory of one artifact of ``family`` (a key of :data:`LAYOUT`), from its wildcards."""
+    root, names = LAYOUT[family]
+    missing = [n for n in names if n not in wildcards]
+    if missing:
+        raise PathGrammarError(f"{family} needs wildcards {missing}")
+    return cell_dir(root, **{n: wildcards[n] for n in names})
+
+
+def family_pattern(family: str) -> str:
+    """Snakemake pattern of ``family``'s directory, e.g. ``models/dataset~{dataset}/...``."""
+    root, names = LAYOUT[family]
+    return pattern(root, *names)

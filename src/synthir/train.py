@@ -47,9 +47,50 @@ def duplicate_positive_rate(rows: list[dict[str, str]], batch_size: int) -> floa
     return dup / len(rows)
 
 
+def module_digest(module: Any) -> str:
+    """sha256 over a module's parameters and buffers (names, dtypes, shapes, bytes)."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
+        h.update(t.view(-1).view(dtype=torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def build_model(base_dir: Path, tower: str, device: str | None) -> tuple[Any, dict[str, str] | None]:
+    """The model to train and, for ``tower == "query"``, the router mapping of the columns.
+
+    query: a Router with a trainable query tower and a frozen copy of the base as document
+    tower, so the trained model's passage embeddings are exactly the base's (its corpus index
+    is reused). shared: the base itself, one encoder for both sides."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Router
+
+    if tower == "shared":
+        return SentenceTransformer(str(base_dir), device=device), None
+    query = SentenceTransformer(str(base_dir), device=device)
+    document = SentenceTransformer(str(base_dir), device=device)
+    document.requires_grad_(False)
+    router = Router.for_query_document(query_modules=list(query), document_modules=list(document))
+    return SentenceTransformer(modules=[router], device=device), {"anchor": "query", "positive": "document"}
+
+
+def document_tower(model: Any) -> Any:
+    """The module that encodes passages: the Router's document route, or the whole model."""
+    from sentence_transformers.sentence_transformer.modules import Router
+
+    first = model[0]
+    return first.sub_modules["document"] if isinstance(first, Router) else model
+
+
 def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir: Path, threads: int) -> dict[str, Any]:
     """Fine-tune ``base_dir`` with MultipleNegativesRankingLoss (InfoNCE with in-batch
-    negatives) and the no-duplicates batch sampler; save to ``out_dir``."""
+    negatives, van den Oord et al. 2018; the loss DAGR and InPars-style studies use) and the
+    no-duplicates batch sampler; save to ``out_dir``."""
     import torch
     from datasets import Dataset
     from sentence_transformers import (
@@ -65,8 +106,10 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
         "anchor": [cfg.query_prefix + r["query"] for r in rows],
         "positive": [cfg.passage_prefix + r["positive"] for r in rows],
     })
-    model = SentenceTransformer(str(base_dir), device="cpu" if not torch.cuda.is_available() else None)
+    device = None if torch.cuda.is_available() else "cpu"
+    model, router_mapping = build_model(base_dir, cfg.tower, device)
     model.max_seq_length = cfg.max_seq_length
+    base_doc_digest = module_digest(SentenceTransformer(str(base_dir), device="cpu"))
     loss = losses.MultipleNegativesRankingLoss(model)
     with tempfile.TemporaryDirectory() as tmp:
         args = SentenceTransformerTrainingArguments(
@@ -84,13 +127,20 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
             report_to="none",  # tracking is the sync rule's job, never the trainer's
             logging_steps=max(1, len(rows) // cfg.batch_size // 5),
             dataloader_drop_last=False,
+            router_mapping=router_mapping or {},
         )
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
         start = time.perf_counter()
         result = trainer.train()
         seconds = time.perf_counter() - start
     model.save(str(out_dir))
+    doc_digest = module_digest(document_tower(model))
+    if cfg.tower == "query" and doc_digest != base_doc_digest:
+        raise RuntimeError("the frozen document tower changed during training; its index is stale")
     return {
+        "tower": cfg.tower,
+        "document_tower_sha256": doc_digest,
+        "document_tower_is_base": doc_digest == base_doc_digest,
         "examples": len(rows),
         "steps": int(result.global_step),
         "train_loss": round(float(result.training_loss), 6),
@@ -98,5 +148,5 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
         "loss": "MultipleNegativesRankingLoss",
         "batch_sampler": BatchSamplers.NO_DUPLICATES.value,
         "duplicate_positive_rate_sequential": round(duplicate_positive_rate(rows, cfg.batch_size), 6),
-        "weights_sha256": io.sha256_file(out_dir / "model.safetensors"),
+        "weights_sha256": io.sha256_tree(out_dir),
     }

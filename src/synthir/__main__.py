@@ -1,0 +1,5 @@
+import sys
+
+from synthir.cli import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""The study report: one tidy row per (train dataset, eval dataset, augmenter, strategy, scale,
+base, seed) with metrics, the cell's own baseline, the gain, and what the cell cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthir import io, paths
+from synthir.evaluate import METRICS
+
+KEYS = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base", "seed"]
+COST = ["llm_calls", "prompt_tokens", "completion_tokens", "generation_seconds",
+        "training_seconds", "train_steps", "evaluation_seconds"]
+
+
+def _row(metrics_path: Path) -> dict[str, Any]:
+    w = paths.parse(metrics_path.as_posix())
+    m = io.read_json(metrics_path)
+    row: dict[str, Any] = {
+        "train_dataset": w["dataset"], "eval_dataset": w["eval"], "augmenter": w["augmenter"],
+        "strategy": w["strategy"], "scale": int(w["scale"]), "base": w["base"], "seed": int(w["seed"]),
+        **m["metrics"], "queries_evaluated": m["queries_evaluated"],
+        "evaluation_seconds": m["evaluation_seconds"],
+        "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
+        "generation_seconds": 0.0, "training_seconds": 0.0, "train_steps": 0,
+    }
+    if row["scale"] > 0:
+        # Paths are relative to the project root (the job's working directory).
+        subset = io.read_json(Path(paths.family_dir("subset", **w), "meta.json"))
+        model = io.read_json(Path(paths.family_dir("model", **w), "meta.json"))
+        row.update(
+            llm_calls=subset["cost"]["responses"], prompt_tokens=subset["cost"]["prompt_tokens"],
+            completion_tokens=subset["cost"]["completion_tokens"],
+            generation_seconds=subset["cost"]["generation_seconds"],
+            training_seconds=model["training_seconds"], train_steps=model["steps"],
+        )
+    return row
+
+
+def aggregate(metrics_paths: list[Path]) -> pd.DataFrame:
+    """Rows for every ``metrics.json`` with ``baseline_<metric>`` (same base and eval dataset
+    at scale 0) and ``gain_<metric>`` columns."""
+    rows = [_row(p) for p in metrics_paths]
+    df = pd.DataFrame(rows)
+    base = df[df["scale"] == 0].set_index(["eval_dataset", "base"])
+    for name in METRICS:
+        lookup = base[name].to_dict()
+        df[f"baseline_{name}"] = [lookup.get((e, b)) for e, b in zip(df["eval_dataset"], df["base"])]
+        df[f"gain_{name}"] = df[name] - df[f"baseline_{name}"]
+    ordered = KEYS + list(METRICS) + [f"baseline_{m}" for m in METRICS] + [f"gain_{m}" for m in METRICS]
+    df = df[ordered + ["queries_evaluated"] + COST]
+    return df.sort_values(KEYS, key=lambda s: s.map(str) if s.dtype == object else s).reset_index(drop=True)
+
+
+def plot_scaling(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> None:
+    """``metric`` against scale, one panel per eval dataset, one line per augmenter/strategy/base;
+    each line starts at its base's scale-0 score; BM25 is a dashed reference line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    evals = sorted(df["eval_dataset"].unique())
+    fig, axes = plt.subplots(1, len(evals), figsize=(5 * len(evals), 4), squeeze=False)
+    mean = df.groupby(KEYS[:-1], as_index=False)[metric].mean()
+    for ax, ev in zip(axes[0], evals):
+        sub = mean[mean["eval_dataset"] == ev]
+        for base in sorted(sub["base"].unique()):
+            if base == "bm25":
+                ax.axhline(sub[sub["base"] == base][metric].iloc[0], ls="--", c="grey", label="BM25")
+                continue
+            zero = sub[(sub["base"] == base) & (sub["scale"] == 0)]
+            trained = sub[(sub["base"] == base) & (sub["scale"] > 0)]
+            for (aug, strat), line in trained.groupby(["augmenter", "strategy"]):
+                line = pd.concat([zero, line]).sort_values("scale")
+                ax.plot(line["scale"], line[metric], marker="o", label=f"{aug} / {strat} / {base}")
+        ax.set_xscale("symlog", linthresh=100)
+        ax.set_title(f"eval: {ev}")
+        ax.set_xlabel("synthetic training examples")
+        ax.set_ylabel(metric.replace("_at_", "@"))
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,44 @@
+"""Shared fixtures: the project root, the shared data mirror, small hand-made collections."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mirror_dir() -> Path:
+    """The offline data mirror: $SYNTHIR_MIRROR, else ../shared/data beside the checkout."""
+    env = os.environ.get("SYNTHIR_MIRROR")
+    return Path(env) if env else (ROOT / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    path = mirror_dir()
+    if not (path / "SHA256SUMS").is_file():
+        pytest.fail(f"data mirror not found at {path}; set SYNTHIR_MIRROR")
+    return path
+
+
+@pytest.fixture
+def tiny_collection(tmp_path: Path) -> Path:
+    """Three documents, two queries, one graded qrels file: small enough to check by hand."""
+    d = tmp_path / "tiny"
+    (d / "qrels").mkdir(parents=True)
+    docs = [
+        {"_id": "d1", "title": "Aspirin", "text": "Aspirin lowers the risk of heart attack."},
+        {"_id": "d2", "title": "", "text": "Statins reduce cholesterol in adults."},
+        {"_id": "d3", "title": "Sleep", "text": "Sleep deprivation impairs memory."},
+    ]
+    (d / "corpus.jsonl").write_text("".join(json.dumps(x) + "\n" for x in docs))
+    queries = [{"_id": "q1", "text": "does aspirin prevent heart attacks"},
+               {"_id": "q2", "text": "sleep and memory"},
+               {"_id": "q3", "text": "unjudged query"}]
+    (d / "queries.jsonl").write_text("".join(json.dumps(x) + "\n" for x in queries))
+    (d / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t2\nq1\td2\t1\nq2\td3\t1\n")
+    return d

