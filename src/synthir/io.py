@@ -126,13 +126,20 @@ def md5_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+#: Files a directory's digest leaves out: its own sidecar (written after the digest) and the
+#: marker Snakemake drops into directory outputs.
+TREE_IGNORED = frozenset({"meta.json", ".snakemake_timestamp"})
+
+
 def sha256_tree(path: str | os.PathLike[str]) -> str:
-    """Digest of a directory: sha256 over sorted (relative path, file sha256) pairs."""
+    """Digest of a file, or of a directory: sha256 over sorted (relative path, file sha256)
+    pairs, leaving out the top-level files in :data:`TREE_IGNORED`."""
     root = Path(path)
     if root.is_file():
         return sha256_file(root)
     h = hashlib.sha256()
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+    files = (p for p in root.rglob("*") if p.is_file())
+    for file in sorted(f for f in files if not (f.parent == root and f.name in TREE_IGNORED)):
         rel = file.relative_to(root).as_posix()
         h.update(f"{rel}\0{sha256_file(file)}\n".encode())
     return h.hexdigest()

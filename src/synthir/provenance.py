@@ -56,8 +56,9 @@ def environment() -> dict[str, Any]:
 
 
 def input_digest(path: str | os.PathLike[str]) -> dict[str, str]:
-    """Digest of an input artifact: its own meta.json digest where it has one (cheap, and
-    it already covers the content), else the content digest of the file or folder."""
+    """Path and content digest of a file or folder. Jobs name an upstream artifact by its
+    ``meta.json`` where it has one: that sidecar already lists the artifact's own digests, so
+    the chain stays cheap to record and complete to verify."""
     p = Path(path)
     return {"path": p.as_posix(), "sha256": io.sha256_tree(p)}
 

@@ -77,7 +77,9 @@ def plot_scaling(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
             for (aug, strat), line in trained.groupby(["augmenter", "strategy"]):
                 line = pd.concat([zero, line]).sort_values("scale")
                 ax.plot(line["scale"], line[metric], marker="o", label=f"{aug} / {strat} / {base}")
-        ax.set_xscale("symlog", linthresh=100)
+        ax.set_xscale("symlog", linthresh=max(1, int(sub.loc[sub["scale"] > 0, "scale"].min() or 1)))
+        ticks = sorted(sub["scale"].unique())
+        ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.set_title(f"eval: {ev}")
         ax.set_xlabel("synthetic training examples")
         ax.set_ylabel(metric.replace("_at_", "@"))

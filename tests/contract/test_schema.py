@@ -40,12 +40,20 @@ def test_params_files_validate(path):
     C.validate_params(load(path))
 
 
-def test_default_study_grid(params):
-    cells = C.study_cells(params)
+def test_study_grid_is_the_product_minus_exclusions(params):
+    s = copy.deepcopy(params)
+    s["study"]["exclude"] = []
+    cells = C.study_cells(s)
     trained = [c for c in cells if not c.is_baseline]
-    assert {c.base for c in cells} == {*params["study"]["bases"], "bm25"}
-    assert len(trained) == (len(params["study"]["augmenters"]) * len(params["study"]["bases"])
-                            * len([s for s in params["study"]["scales"] if s > 0]))
+    st = s["study"]
+    assert len(trained) == (len(st["train_datasets"]) * len(st["augmenters"]) * len(st["strategies"])
+                            * len([n for n in st["scales"] if n > 0]) * len(st["bases"]) * len(st["seeds"]))
+    assert {c.base for c in cells if c.is_baseline} == {*st["bases"], "bm25"}
+    s["study"]["exclude"] = [{"augmenter": st["augmenters"][0], "scale": max(st["scales"])}]
+    fewer = C.study_cells(s)
+    removed = set(cells) - set(fewer)
+    assert removed and all(c.augmenter == st["augmenters"][0] and c.scale == max(st["scales"]) for c in removed)
+    assert set(fewer) < set(cells)
 
 
 @pytest.mark.parametrize("mutate, message", [
