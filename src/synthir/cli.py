@@ -71,7 +71,8 @@ def cmd_prepare_llm(a: argparse.Namespace) -> None:
     cfg = C.from_json(C.LLMConfig, a.config)
     out = Path(a.out)
     result = prepare_llm(cfg, out)
-    provenance.write_meta(out / "meta.json", kind="llm", config=json.loads(a.config), inputs={}, **result)
+    provenance.write_meta(out / "meta.json", kind="llm", config=json.loads(a.config), inputs={},
+                          outputs={"model": out}, **result)
 
 
 def cmd_prepare_encoder(a: argparse.Namespace) -> None:
@@ -82,7 +83,8 @@ def cmd_prepare_encoder(a: argparse.Namespace) -> None:
     parent = Path(a.parent) if a.parent else None
     result = prepare_encoder(cfg, out, parent)
     provenance.write_meta(out / "meta.json", kind="encoder", config=json.loads(a.config),
-                          inputs={"parent": parent} if parent else {}, **result)
+                          inputs={"parent": parent / "meta.json"} if parent else {},
+                          outputs={"model": out}, **result)
 
 
 def cmd_generate(a: argparse.Namespace) -> None:
@@ -98,7 +100,8 @@ def cmd_generate(a: argparse.Namespace) -> None:
     inputs = {"dataset": Path(a.dataset) / "meta.json"}
     if model:
         inputs["llm"] = model / "meta.json"
-    provenance.write_meta(out / "meta.json", kind="pool", config=json.loads(a.config), inputs=inputs, **result)
+    provenance.write_meta(out / "meta.json", kind="pool", config=json.loads(a.config), inputs=inputs,
+                          outputs={name: out / name for name in result["shards"]}, **result)
 
 
 def cmd_subset(a: argparse.Namespace) -> None:
@@ -118,8 +121,8 @@ def cmd_train(a: argparse.Namespace) -> None:
     out = Path(a.out)
     result = train_retriever(cfg, Path(a.base), Path(a.train), out, _threads(a.threads))
     provenance.write_meta(out / "meta.json", kind="model", config=json.loads(a.config),
-                          inputs={"base": Path(a.base) / "meta.json", "train": Path(a.train),
-                                  "train_meta": Path(a.train).parent / "meta.json"}, **result)
+                          inputs={"base": Path(a.base) / "meta.json", "train": Path(a.train).parent / "meta.json"},
+                          outputs={"model": out}, **result)
 
 
 def _write_eval(a: argparse.Namespace, result: dict[str, Any], inputs: dict[str, Path]) -> None:
@@ -169,6 +172,20 @@ def cmd_aggregate(a: argparse.Namespace) -> None:
     plot_scaling(table, Path(a.png))
 
 
+def cmd_lineage(a: argparse.Namespace) -> int:
+    from synthir.lineage import render, resolve, verify, walk
+
+    root = walk(resolve(a.target))
+    drifts = verify(root) if a.verify else []
+    if a.json:
+        print(json.dumps({**root.as_dict(), "drift": [str(d) for d in drifts] if a.verify else None}, indent=2))
+    else:
+        print("\n".join(render(root)))
+        if a.verify:
+            print("\n".join(str(d) for d in drifts) or "verified: every recorded digest matches the files on disk")
+    return 1 if drifts else 0
+
+
 def _add(sub: argparse._SubParsersAction, name: str, fn: Callable[[argparse.Namespace], None],
          help: str, *opts: tuple[str, dict[str, Any]]) -> None:
     p = sub.add_parser(name, help=help)
@@ -204,6 +221,10 @@ def parser() -> argparse.ArgumentParser:
     _add(sub, "bm25", cmd_bm25, "evaluate BM25", cfg, ("--dataset", req), ("--run", req), ("--metrics", req))
     _add(sub, "aggregate", cmd_aggregate, "build reports/scaling.csv and .png",
          ("--metrics", {"nargs": "+", "required": True}), ("--csv", req), ("--png", req))
+    _add(sub, "lineage", cmd_lineage, "trace an artifact or a report row to its inputs",
+         ("target", {"help": "artifact path, or reports/scaling.csv:N for the N-th data row"}),
+         ("--json", {"action": "store_true"}), ("--verify", {"action": "store_true",
+                                                          "help": "recompute every digest; exit 1 on drift"}))
     return ap
 
 
@@ -219,9 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     from synthir.models import ModelSourceError
     from synthir.synthesis import PoolTooSmallError
 
+    from synthir.lineage import LineageError
+
     try:
-        args.fn(args)
-    except (*USER_ERRORS, FetchError, ModelSourceError, PoolTooSmallError) as e:
+        status = args.fn(args)
+    except (*USER_ERRORS, FetchError, ModelSourceError, PoolTooSmallError, LineageError) as e:
         print(f"synthir {args.command}: error: {e}", file=sys.stderr)
         return 2
-    return 0
+    return int(status or 0)

@@ -55,11 +55,19 @@ def environment() -> dict[str, Any]:
     }
 
 
+def artifact_digest(meta: dict[str, Any]) -> str:
+    """Digest of an artifact's content: over the digests of the outputs its sidecar lists
+    (not over the sidecar itself, which also holds timings and dates)."""
+    return io.sha256_json({role: rec["sha256"] for role, rec in meta["outputs"].items()})
+
+
 def input_digest(path: str | os.PathLike[str]) -> dict[str, str]:
-    """Path and content digest of a file or folder. Jobs name an upstream artifact by its
-    ``meta.json`` where it has one: that sidecar already lists the artifact's own digests, so
-    the chain stays cheap to record and complete to verify."""
+    """Path and content digest of an input. Jobs name an upstream artifact by its
+    ``meta.json``: the digest is then :func:`artifact_digest` of it, so re-creating the
+    artifact with identical bytes is no change. Any other path is hashed as it is."""
     p = Path(path)
+    if p.name == "meta.json":
+        return {"path": p.as_posix(), "sha256": artifact_digest(io.read_json(p))}
     return {"path": p.as_posix(), "sha256": io.sha256_tree(p)}
 
 

@@ -71,7 +71,7 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
         "seconds": round(time.perf_counter() - start, 2),
         "llm": backend.identity(),
         "strategy": strategy.provenance(),
-        "shards": {name: io.sha256_file(out_dir / name) for name in shards},
+        "shards": shards,
     }
 
 

