@@ -35,6 +35,7 @@ rule all:
     default_target: True
     input:
         rules.aggregate_metrics.output,
+        rules.track_runs.output,
 
 
 # One target per artifact family (the stages of dvc.yaml run these).

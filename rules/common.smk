@@ -1,6 +1,7 @@
 # Shared helpers of the workflow (config validation, the study grid, path patterns and job
 # slices); nothing else defines these.
 import json
+import os
 
 from synthir import config as C
 from synthir import paths
@@ -88,6 +89,13 @@ def get_base_index(wildcards):
 
 def get_eval_corpus(wildcards):
     return expand(rules.fetch_dataset.output.corpus, dataset=wildcards.eval)
+
+
+def tracking_store():
+    """The MLflow store jobs will write to, without credentials (see synthir.track)."""
+    from synthir.track import DEFAULT_URI, redact
+
+    return redact(os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI)
 
 
 def trained_cells():

@@ -12,3 +12,22 @@ rule aggregate_metrics:
     shell:
         "python -m synthir aggregate --metrics {input.metrics} --csv {output.csv} "
         "--png {output.png} 2> {log}"
+
+
+# Tracking sits beside the compute path: nothing depends on it. It re-syncs (idempotently)
+# when a result changes or when MLFLOW_TRACKING_URI points at another store (the params
+# trigger sees the URI, with any credentials redacted).
+rule track_runs:
+    input:
+        metrics=get_all_metrics,
+        code=code("track.py", "paths.py"),
+    output:
+        receipt="reports/mlflow_runs.json",
+    conda:
+        "../envs/synthir.yaml"
+    log:
+        "logs/track_runs/reports.log",
+    params:
+        store=tracking_store(),
+    shell:
+        "python -m synthir track --metrics {input.metrics} --receipt {output.receipt} 2> {log}"

@@ -172,6 +172,16 @@ def cmd_aggregate(a: argparse.Namespace) -> None:
     plot_scaling(table, Path(a.png))
 
 
+def cmd_track(a: argparse.Namespace) -> None:
+    from synthir.track import sync
+
+    receipt = sync([Path(p) for p in a.metrics], a.tracking_uri, a.experiment)
+    io.write_json(a.receipt, receipt)
+    actions = [r["action"] for r in receipt["runs"].values()]
+    log.info("MLflow %s: %d cells, %d created, %d unchanged", receipt["tracking_uri"], len(actions),
+             actions.count("created"), actions.count("unchanged"))
+
+
 def cmd_lineage(a: argparse.Namespace) -> int:
     from synthir.lineage import render, resolve, verify, walk
 
@@ -221,6 +231,10 @@ def parser() -> argparse.ArgumentParser:
     _add(sub, "bm25", cmd_bm25, "evaluate BM25", cfg, ("--dataset", req), ("--run", req), ("--metrics", req))
     _add(sub, "aggregate", cmd_aggregate, "build reports/scaling.csv and .png",
          ("--metrics", {"nargs": "+", "required": True}), ("--csv", req), ("--png", req))
+    _add(sub, "track", cmd_track, "sync every cell's results to MLflow (one run per cell)",
+         ("--metrics", {"nargs": "+", "required": True}), ("--receipt", req),
+         ("--tracking-uri", {"default": None, "help": "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db"}),
+         ("--experiment", {"default": "synthir"}))
     _add(sub, "lineage", cmd_lineage, "trace an artifact or a report row to its inputs",
          ("target", {"help": "artifact path, or reports/scaling.csv:N for the N-th data row"}),
          ("--json", {"action": "store_true"}), ("--verify", {"action": "store_true",

@@ -18,38 +18,7 @@ import yaml
 from synthir import config as C
 from synthir import io
 
-ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Snakefile", "rules", "src", "envs")
-
-
-def snakemake(workdir: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def make_project(dest: Path, mirror: Path, **study: object) -> dict:
-    """A project directory with the real workflow and the tiny params (mirror made absolute)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for item in PROJECT_FILES:
-        (dest / item).symlink_to(ROOT / item, target_is_directory=(ROOT / item).is_dir())
-    params = yaml.safe_load((ROOT / "tests/config/params.yaml").read_text())
-    params["mirror"] = str(mirror)
-    params["study"].update(study)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    return params
-
-
-@pytest.fixture(scope="session")
-def tiny_study(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict]:
-    work = tmp_path_factory.mktemp("study")
-    params = make_project(work, mirror)
-    r = snakemake(work, "-j2", "reports/scaling.csv")
-    if r.returncode != 0:
-        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in (work / "logs").rglob("*.log"))
-        pytest.fail(f"tiny study failed:\n{r.stderr[-5000:]}\n{logs[-15000:]}")
-    return work, params
+from studyrun import snakemake, synthir
 
 
 def test_tiny_study_report_has_one_row_per_cell_and_eval(tiny_study):
@@ -121,11 +90,6 @@ def test_regenerating_a_pool_makes_zero_llm_calls_and_identical_shards(tiny_stud
     after = {p.name: p.read_bytes() for p in pool.glob("shard~*.jsonl")}
     assert after == before
     assert io.read_json(pool / "meta.json")["calls"]["llm_calls"] == 0
-
-
-def synthir(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synthir", *args], cwd=workdir,
-                          capture_output=True, text=True, timeout=300)
 
 
 def _kinds(node: dict, out: set[str]) -> set[str]:

@@ -1,0 +1,12 @@
+from synthir.track import cell_id, redact
+
+
+def test_redact_hides_credentials_only():
+    assert redact("https://user:secret@mlflow.example.org/x") == "https://***@mlflow.example.org/x"
+    assert redact("sqlite:///mlflow.db") == "sqlite:///mlflow.db"
+    assert redact("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+
+
+def test_cell_id_uses_the_path_grammar_order():
+    w = {"seed": "0", "base": "b", "scale": "10", "strategy": "qgen", "augmenter": "a", "dataset": "d", "eval": "e"}
+    assert cell_id(w) == "dataset~d/augmenter~a/strategy~qgen/scale~10/base~b/seed~0"

@@ -1,0 +1,96 @@
+"""MLflow tracking of the tiny study: one run per cell, tagged, idempotent under -j8, against
+the embedded SQLite store and a real `mlflow server` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from studyrun import snakemake
+
+from synthir import config as C
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path}/server.db",
+         "--default-artifact-root", str(tmp_path / "artifacts"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"), env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not start:\n{(tmp_path / 'server.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+def runs_per_cell(uri: str) -> dict[str, list]:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("synthir")
+    out: dict[str, list] = {}
+    for run in client.search_runs([exp.experiment_id], max_results=1000):
+        out.setdefault(run.data.tags["synthir.cell"], []).append(run)
+    return out
+
+
+def check_tracking(work: Path, params: dict, uri: str) -> None:
+    r = snakemake(work, "-j8", "reports/mlflow_runs.json", env={"MLFLOW_TRACKING_URI": uri})
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = runs_per_cell(uri)
+    cells = C.study_cells(params)
+    assert len(runs) == len(cells) and all(len(v) == 1 for v in runs.values())
+    run = next(v[0] for k, v in runs.items() if "scale~16" in k and "base~minilm-l6/" in k)
+    tags, data = run.data.tags, run.data
+    assert tags["synthir.augmenter"] == "smollm2-135m" and tags["synthir.scale"] == "16"
+    assert tags["git_commit"] and tags["git_dirty"] in ("True", "False", "None")
+    assert any(k.startswith("input.") for k in tags)
+    assert {"adi/ndcg_at_10", "cisi/recall_at_100"} <= set(data.metrics)
+    assert not any("@" in k for k in data.metrics)
+    assert data.params["eval.cisi.dataset.name"] == "cisi"
+    # forced re-run: nothing is duplicated or lost
+    r = snakemake(work, "-j8", "-R", "track_runs", "reports/mlflow_runs.json", env={"MLFLOW_TRACKING_URI": uri})
+    assert r.returncode == 0, r.stderr[-3000:]
+    again = runs_per_cell(uri)
+    assert {k: [x.info.run_id for x in v] for k, v in again.items()} == {k: [x.info.run_id for x in v] for k, v in runs.items()}
+    receipt = json.loads((work / "reports/mlflow_runs.json").read_text())
+    assert {v["action"] for v in receipt["runs"].values()} == {"unchanged"}
+
+
+def test_tracking_to_sqlite_is_one_run_per_cell_and_idempotent(tiny_study, tmp_path):
+    work, params = tiny_study
+    check_tracking(work, params, f"sqlite:///{tmp_path}/mlflow.db")
+
+
+def test_tracking_to_a_real_mlflow_server(tiny_study, mlflow_server):
+    work, params = tiny_study
+    check_tracking(work, params, mlflow_server)
