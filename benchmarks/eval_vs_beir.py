@@ -3,7 +3,8 @@
 1. SciFact test, one sentence-transformers model (the packaged all-MiniLM-L6-v2), identical
    settings: synthir (encode -> FAISS flat IP -> pytrec_eval) and BEIR 2.2
    (``EvaluateRetrieval`` + ``DenseRetrievalExactSearch``, cos_sim). Prints both wall times
-   (encoding + search + scoring, model loading excluded) and both metric sets.
+   (encoding + search + scoring, model loading excluded; after a warm-up, best of alternating
+   rounds) and both metric sets.
    Targets: ours at least as fast; metrics equal to 1e-4.
 2. BM25 (bm25s, the study's settings) nDCG@10 / R@100 on every BEIR-format collection of the
    mirror, next to the values the mirror's README reports. Target: within 0.01.
@@ -46,7 +47,7 @@ def fetch(params: dict, name: str) -> Path:
     return out
 
 
-def dense_comparison(params: dict, max_seq_length: int, dtype: str) -> None:
+def dense_comparison(params: dict, max_seq_length: int, dtype: str, rounds: int) -> None:
     import torch
     from beir.retrieval import models as beir_models
     from beir.retrieval.evaluation import EvaluateRetrieval
@@ -61,16 +62,8 @@ def dense_comparison(params: dict, max_seq_length: int, dtype: str) -> None:
     cfg = dataclasses.replace(cfg, max_seq_length=max_seq_length, dtype=dtype)
     corpus, queries, qrels = evaluate.load_split(ds_dir, cfg.dataset)
 
-    # synthir
     model = evaluate.load_encoder(enc_dir, cfg.max_seq_length, cfg.dtype)
-    start = time.perf_counter()
-    doc_ids, doc_emb = evaluate.encode_documents(model, corpus, cfg)
-    run = evaluate.dense_search(model, doc_ids, doc_emb, queries, cfg, cfg.top_k)
-    ours, _ = evaluate.score_run(qrels, evaluate.cut(run, cfg.top_k))
-    t_ours = time.perf_counter() - start
-
-    # BEIR, same weights, same truncation and dtype
-    sbert = beir_models.SentenceBERT(str(enc_dir))
+    sbert = beir_models.SentenceBERT(str(enc_dir))  # BEIR's wrapper, same weights and settings
     for m in (sbert.q_model, sbert.doc_model):
         m.max_seq_length = cfg.max_seq_length
     if cfg.dtype == "bfloat16":
@@ -79,13 +72,35 @@ def dense_comparison(params: dict, max_seq_length: int, dtype: str) -> None:
                                   score_function="cos_sim", k_values=[10, 100])
     beir_corpus = {d.id: {"title": d.title, "text": d.text} for d in corpus.values()}
     beir_queries = {q.id: q.text for q in queries.values()}
-    start = time.perf_counter()
-    results = retriever.retrieve(beir_corpus, beir_queries)
-    ndcg, _, recall, precision = retriever.evaluate(qrels, results, [10, 100], ignore_identical_ids=False)
-    mrr = retriever.evaluate_custom(qrels, results, [10], metric="mrr")
-    t_beir = time.perf_counter() - start
-    theirs = {"ndcg_at_10": ndcg["NDCG@10"], "p_at_10": precision["P@10"],
-              "recall_at_100": recall["Recall@100"], "mrr_at_10": mrr["MRR@10"]}
+
+    def run_ours() -> dict[str, float]:
+        doc_ids, doc_emb = evaluate.encode_documents(model, corpus, cfg)
+        run = evaluate.dense_search(model, doc_ids, doc_emb, queries, cfg, cfg.top_k)
+        return evaluate.score_run(qrels, evaluate.cut(run, cfg.top_k))[0]
+
+    def run_beir() -> dict[str, float]:
+        results = retriever.retrieve(beir_corpus, beir_queries)
+        ndcg, _, recall, precision = retriever.evaluate(qrels, results, [10, 100], ignore_identical_ids=False)
+        mrr = retriever.evaluate_custom(qrels, results, [10], metric="mrr")
+        return {"ndcg_at_10": ndcg["NDCG@10"], "p_at_10": precision["P@10"],
+                "recall_at_100": recall["Recall@100"], "mrr_at_10": mrr["MRR@10"]}
+
+    # Warm both models up, then alternate the two implementations and keep each one's best
+    # time, so neither pays for running first (allocator, caches, CPU clocks).
+    warm = [corpus[d].full_text() for d in list(corpus)[:256]]
+    model.encode_document(warm, batch_size=cfg.batch_size)
+    sbert.doc_model.encode(warm, batch_size=cfg.batch_size)
+    times: dict[str, list[float]] = {"ours": [], "beir": []}
+    for order in (("ours", "beir"), ("beir", "ours"))[:rounds]:
+        for name in order:
+            start = time.perf_counter()
+            result = run_ours() if name == "ours" else run_beir()
+            times[name].append(time.perf_counter() - start)
+            if name == "ours":
+                ours = result
+            else:
+                theirs = result
+    t_ours, t_beir = min(times["ours"]), min(times["beir"])
 
     print(f"\n== dense evaluation, SciFact test ({len(queries)} queries, {len(corpus)} docs), "
           f"all-MiniLM-L6-v2, max_seq_length={cfg.max_seq_length}, {cfg.dtype}")
@@ -96,7 +111,7 @@ def dense_comparison(params: dict, max_seq_length: int, dtype: str) -> None:
         diff = abs(ours[k] - theirs[k])
         worst = max(worst, diff)
         print(f"{k:<16}{ours[k]:>10.5f}{theirs[k]:>10.5f}{diff:>10.1e}")
-    print(f"{'seconds':<16}{t_ours:>10.1f}{t_beir:>10.1f}")
+    print(f"{'seconds (best)':<16}{t_ours:>10.1f}{t_beir:>10.1f}   all runs: synthir {[round(t, 1) for t in times['ours']]}, BEIR {[round(t, 1) for t in times['beir']]}")
     print(f"speed ratio BEIR/synthir: {t_beir / t_ours:.2f}x (target >= 1); "
           f"max |metric diff| {worst:.1e} (target <= 1e-4): {'OK' if worst <= 1e-4 and t_ours <= t_beir else 'MISSED'}")
 
@@ -124,12 +139,13 @@ def main() -> None:
     ap.add_argument("--max-seq-length", type=int, default=128)
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     ap.add_argument("--skip-dense", action="store_true")
+    ap.add_argument("--rounds", type=int, choices=[1, 2], default=2, help="alternating timing rounds")
     a = ap.parse_args()
     params = yaml.safe_load(Path(a.params).read_text())
     C.validate_params(params)
     bm25_table(params)
     if not a.skip_dense:
-        dense_comparison(params, a.max_seq_length, a.dtype)
+        dense_comparison(params, a.max_seq_length, a.dtype, a.rounds)
 
 
 if __name__ == "__main__":

@@ -126,9 +126,10 @@ def md5_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-#: Files a directory's digest leaves out: its own sidecar (written after the digest) and the
-#: marker Snakemake drops into directory outputs.
-TREE_IGNORED = frozenset({"meta.json", ".snakemake_timestamp"})
+#: Files a directory's digest leaves out: its own sidecar (written after the digest), the
+#: marker Snakemake drops into directory outputs, and timings (synthesis.COSTS), which differ
+#: between runs that produce identical data.
+TREE_IGNORED = frozenset({"meta.json", ".snakemake_timestamp", "costs.jsonl"})
 
 
 def sha256_tree(path: str | os.PathLike[str]) -> str:

@@ -17,6 +17,11 @@ from synthir.strategies import STRATEGIES, StrategyInputs
 log = logging.getLogger(__name__)
 
 
+#: Per-response generation time, beside the shards: timings differ between machines and runs,
+#: the shards (the synthetic data) must not.
+COSTS = "costs.jsonl"
+
+
 class PoolTooSmallError(RuntimeError):
     """The corpus ran out of passages before the pool reached the scale the study asks for."""
 
@@ -35,6 +40,7 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
     cache = LLMCache(Path(cfg.cache_dir) / "llm")
     stats = CallStats()
     records: list[dict[str, Any]] = []
+    seconds: list[float] = []  # wall time per response: cost metadata, kept out of the shards
     accepted = 0
     start = time.perf_counter()
     requests = list(strategy.requests())
@@ -46,8 +52,9 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
         rec: dict[str, Any] = {
             "n": len(records), "source_id": request.source_id, "raw": entry["text"],
             "cache_key": key, "prompt_tokens": entry["prompt_tokens"],
-            "completion_tokens": entry["completion_tokens"], "seconds": entry["seconds"],
+            "completion_tokens": entry["completion_tokens"],
         }
+        seconds.append(entry["seconds"])
         try:
             rec.update(strategy.parse(request, entry["text"]), status="ok")
             accepted += 1
@@ -64,6 +71,7 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
             f"{len(records)} responses; lower the largest scale or relax strategies.{cfg.strategy.name}.filters"
         )
     shards = write_shards(records, out_dir, cfg.strategy.shard_size)
+    io.write_jsonl(out_dir / COSTS, ({"n": i, "seconds": t} for i, t in enumerate(seconds)))
     return {
         "accepted": accepted,
         "responses": len(records),
@@ -81,6 +89,7 @@ def subset_scale(pool_dir: Path, dataset_dir: Path, scale: int, out_path: Path) 
     The cost of the subset is what producing it cost: every response up to and including
     its last example, rejected ones too."""
     corpus = io.read_corpus(dataset_dir / "corpus.jsonl")
+    seconds = [c["seconds"] for c in io.read_jsonl(pool_dir / COSTS)]
     rows, cost = [], {"responses": 0, "prompt_tokens": 0, "completion_tokens": 0, "generation_seconds": 0.0}
     for rec in read_pool(pool_dir):
         if len(rows) == scale:
@@ -88,7 +97,7 @@ def subset_scale(pool_dir: Path, dataset_dir: Path, scale: int, out_path: Path) 
         cost["responses"] += 1
         cost["prompt_tokens"] += rec["prompt_tokens"]
         cost["completion_tokens"] += rec["completion_tokens"]
-        cost["generation_seconds"] += rec["seconds"]
+        cost["generation_seconds"] += seconds[rec["n"]]
         if rec["status"] == "ok":
             doc = corpus[rec["positive_id"]]
             rows.append({"query_id": f"syn-{rec['n']}", "query": rec["query"],

@@ -17,6 +17,15 @@ def render_plain(prompt: Prompt) -> str:
     return "\n\n".join(m.content for m in prompt)
 
 
+def render_local(tokenizer: Any, chat: bool, prompt: Prompt) -> str:
+    """The exact text a local backend feeds the model: the model's own chat template, or
+    plain completion text when the alias has none. This text is what the cache key hashes."""
+    if not chat:
+        return render_plain(prompt)
+    messages = [{"role": m.role, "content": m.content} for m in prompt]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
 class TransformersBackend:
     """Left-padded batched ``generate``; bf16 weights on CPU halve the time of fp32 (measured)."""
 
@@ -49,10 +58,7 @@ class TransformersBackend:
         return self._identity
 
     def render(self, prompt: Prompt) -> str:
-        if not self.cfg.chat:
-            return render_plain(prompt)
-        messages = [{"role": m.role, "content": m.content} for m in prompt]
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return render_local(self.tokenizer, self.cfg.chat, prompt)
 
     def generate(self, prompts: list[Prompt], decoding: Decoding, seeds: list[int]) -> list[Completion]:
         import torch

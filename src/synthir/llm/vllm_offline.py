@@ -15,7 +15,7 @@ from typing import Any
 from synthir import io
 from synthir.config import Decoding, LLMConfig
 from synthir.llm.base import Completion, Prompt
-from synthir.llm.hf import render_plain
+from synthir.llm.hf import render_local
 
 
 class VLLMBackend:
@@ -46,10 +46,7 @@ class VLLMBackend:
         return self._identity
 
     def render(self, prompt: Prompt) -> str:
-        if not self.cfg.chat:
-            return render_plain(prompt)
-        messages = [{"role": m.role, "content": m.content} for m in prompt]
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return render_local(self.tokenizer, self.cfg.chat, prompt)
 
     def generate(self, prompts: list[Prompt], decoding: Decoding, seeds: list[int]) -> list[Completion]:
         from vllm import SamplingParams
