@@ -258,6 +258,7 @@ class Filters:
 class StrategyConfig:
     name: str
     prompt: str
+    seed: int
     n_examples: int
     passage_words: int
     shard_size: int
@@ -271,7 +272,6 @@ class GenerateConfig:
     llm: LLMConfig
     strategy: StrategyConfig
     max_scale: int
-    seed: int
     cache_dir: str
 
 
@@ -340,7 +340,6 @@ def generate_slice(
         "llm": llm_slice(params, augmenter),
         "strategy": {"name": strategy, **params["strategies"][strategy]},
         "max_scale": max_scale(params, dataset, augmenter, strategy),
-        "seed": 0,
         "cache_dir": params["cache_dir"],
     }
 

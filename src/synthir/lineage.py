@@ -54,7 +54,7 @@ def _facts(meta: dict[str, Any]) -> dict[str, Any]:
                     "weights_sha256": meta.get("weights_sha256"), "license": cfg.get("license")}
     elif kind == "pool":
         specific = {"llm": meta.get("llm"), "prompt": meta.get("strategy"),
-                    "decoding": cfg.get("llm", {}).get("decoding"), "seed": cfg.get("seed"),
+                    "decoding": cfg.get("llm", {}).get("decoding"), "seed": cfg.get("strategy", {}).get("seed"),
                     "accepted": meta.get("accepted"), "calls": meta.get("calls")}
     elif kind == "training_set":
         specific = {"scale": meta.get("scale"), "cost": meta.get("cost"), "stats": meta.get("stats")}

@@ -33,7 +33,7 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
         corpus=io.read_corpus(dataset_dir / "corpus.jsonl"),
         queries=io.read_queries(dataset_dir / "queries.jsonl"),
         train_qrels=io.read_qrels(dataset_dir / "qrels" / f"{cfg.train_split}.tsv"),
-        seed=cfg.seed,
+        seed=cfg.strategy.seed,
     )
     strategy = STRATEGIES[cfg.strategy.name](cfg.strategy, inputs)
     backend = make_backend(cfg.llm, model_dir)  # type: ignore[arg-type]

