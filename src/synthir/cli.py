@@ -196,6 +196,22 @@ def cmd_lineage(a: argparse.Namespace) -> int:
     return 1 if drifts else 0
 
 
+def cmd_pull(a: argparse.Namespace) -> None:
+    from synthir.versioning import pull
+
+    done = pull(Path.cwd(), a.remote, Path(a.release) if a.release else None)
+    log.info("pulled %s; Snakemake plans no job for %s", " ".join(done["dvc_paths"]),
+             " ".join(done["snakemake_targets"]))
+
+
+def cmd_release(a: argparse.Namespace) -> None:
+    from synthir.versioning import release
+
+    card = release(Path.cwd(), a.name, a.remote, a.subsets)
+    log.info("released %d synthetic sets to %s; data card %s (commit releases/%s/ to git)",
+             len(a.subsets), a.remote, card, a.name)
+
+
 def _add(sub: argparse._SubParsersAction, name: str, fn: Callable[[argparse.Namespace], None],
          help: str, *opts: tuple[str, dict[str, Any]]) -> None:
     p = sub.add_parser(name, help=help)
@@ -239,6 +255,12 @@ def parser() -> argparse.ArgumentParser:
          ("target", {"help": "artifact path, or reports/scaling.csv:N for the N-th data row"}),
          ("--json", {"action": "store_true"}), ("--verify", {"action": "store_true",
                                                           "help": "recompute every digest; exit 1 on drift"}))
+    _add(sub, "pull", cmd_pull, "dvc pull, check it matches this checkout, mark it built for Snakemake",
+         ("-r", {"dest": "remote", "default": None, "help": "DVC remote (default: the core.remote)"}),
+         ("--release", {"default": None, "help": "releases/<name>/manifest.json: pull only that release"}))
+    _add(sub, "release", cmd_release, "push synthetic sets and their inputs to a remote, with a data card",
+         ("subsets", {"nargs": "+", "help": "synthetic set directories (data/synthetic/.../scale~N)"}),
+         ("--name", req), ("-r", {"dest": "remote", "required": True, "help": "DVC remote to push to"}))
     return ap
 
 
@@ -255,10 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     from synthir.synthesis import PoolTooSmallError
 
     from synthir.lineage import LineageError
+    from synthir.versioning import VersioningError
 
     try:
         status = args.fn(args)
-    except (*USER_ERRORS, FetchError, ModelSourceError, PoolTooSmallError, LineageError) as e:
+    except (*USER_ERRORS, FetchError, ModelSourceError, PoolTooSmallError, LineageError,
+            VersioningError) as e:
         print(f"synthir {args.command}: error: {e}", file=sys.stderr)
         return 2
     return int(status or 0)

@@ -143,6 +143,8 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
         "document_tower_is_base": doc_digest == base_doc_digest,
         "examples": len(rows),
         "steps": int(result.global_step),
+        # CPU kernels reduce in a thread-count-dependent order: an exact rebuild needs this value.
+        "torch_threads": threads,
         "train_loss": round(float(result.training_loss), 6),
         "training_seconds": round(seconds, 2),
         "loss": "MultipleNegativesRankingLoss",

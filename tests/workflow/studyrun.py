@@ -4,6 +4,7 @@ and the synthir CLI run in it as subprocesses (the same interpreter, its bin on 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,32 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Snakefile", "rules", "src", "envs")
+#: What a clone of the repository holds that the workflow and DVC need.
+REPO_FILES = (*PROJECT_FILES, "dvc.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(extra or {})}
 
 
 def snakemake(workdir: Path, *args: str, timeout: int = 1500,
               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=_env(env),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def dvc(workdir: Path, *args: str, timeout: int = 1500,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=workdir, env=_env(env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def git(workdir: Path, *args: str) -> str:
+    ident = ["-c", "user.name=synthir tests", "-c", "user.email=tests@synthir.invalid"]
+    r = subprocess.run(["git", *ident, *args], cwd=workdir, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
 
 
 def make_project(dest: Path, mirror: Path, **study: object) -> dict:
@@ -27,13 +46,38 @@ def make_project(dest: Path, mirror: Path, **study: object) -> dict:
     dest.mkdir(parents=True, exist_ok=True)
     for item in PROJECT_FILES:
         (dest / item).symlink_to(ROOT / item, target_is_directory=(ROOT / item).is_dir())
-    params = yaml.safe_load((ROOT / "tests/config/params.yaml").read_text())
-    params["mirror"] = str(mirror)
-    params["study"].update(study)
+    params = tiny_params(mirror, **study)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return params
 
 
-def synthir(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synthir", *args], cwd=workdir,
-                          capture_output=True, text=True, timeout=300)
+def tiny_params(mirror: Path, **study: object) -> dict:
+    params = yaml.safe_load((ROOT / "tests/config/params.yaml").read_text())
+    params["mirror"] = str(mirror)
+    params["study"].update(study)
+    return params
+
+
+def make_repo(dest: Path, mirror: Path) -> dict:
+    """A git repository as a user's checkout holds it (real copies of the workflow, dvc.yaml and
+    DVC's config) with the tiny params, committed."""
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for item in REPO_FILES:
+        src, dst = ROOT / item, dest / item
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=ignore)
+        else:
+            shutil.copy2(src, dst)
+    params = tiny_params(mirror)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "tiny study")
+    return params
+
+
+def synthir(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "synthir", *args], cwd=workdir, env=_env(env),
+                          capture_output=True, text=True, timeout=600)
