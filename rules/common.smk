@@ -18,7 +18,10 @@ HEAVY = max(1, workflow.cores - 1)
 
 
 def _alternatives(values):
-    return "|".join(sorted(values, key=len, reverse=True))
+    """A wildcard regex matching exactly these aliases (escaped: `qgen+bm25` has a '+')."""
+    import re
+
+    return "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
 
 
 # Directory patterns of each artifact family (one grammar: synthir.paths.LAYOUT).

@@ -3,15 +3,16 @@ rule generate_pool:
         corpus=rules.fetch_dataset.output.corpus,
         meta=rules.fetch_dataset.output.meta,
         model=get_llm_dir,
-        code=code(
+        code=lambda w: code(
             "generate.py",
             "synthesis.py",
+            "negatives.py",
             "llm/hf.py",
             "llm/http.py",
             "llm/cache.py",
             "strategies/base.py",
-            "strategies/qgen.py",
-                  "prompts/qgen.json",
+            f"strategies/{config['strategies'][w.strategy]['kind']}.py",
+            f"prompts/{config['strategies'][w.strategy]['prompt']}.json",
         ),
     output:
         pool=directory(f"{POOL}/pool"),
@@ -37,7 +38,12 @@ rule subset_scale:
     input:
         pool=rules.generate_pool.output.pool,
         corpus=rules.fetch_dataset.output.corpus,
-        code=code("synthesis.py"),
+        # mining negatives runs BM25 from evaluate.py; plain subsets do not
+        code=lambda w: code(
+            "synthesis.py",
+            "negatives.py",
+            *(["evaluate.py"] if config["strategies"][w.strategy]["negatives"] else []),
+        ),
     output:
         train=f"{SUBSET}/train.jsonl",
         meta=f"{SUBSET}/meta.json",
@@ -46,7 +52,8 @@ rule subset_scale:
     log:
         log_for("subset_scale", SUBSET),
     params:
+        cfg=lambda w: as_json(C.subset_slice(config, w.dataset, w.strategy)),
         dataset=lambda w, input: dataset_dir(input.corpus),
     shell:
-        "python -m synthir subset --pool {input.pool} --dataset {params.dataset} "
+        "python -m synthir subset --config {params.cfg:q} --pool {input.pool} --dataset {params.dataset} "
         "--scale {wildcards.scale} --out {output.train} --meta {output.meta} 2> {log}"

@@ -108,8 +108,9 @@ def cmd_subset(a: argparse.Namespace) -> None:
     from synthir.synthesis import subset_scale
 
     out = Path(a.out)
-    result = subset_scale(Path(a.pool), Path(a.dataset), a.scale, out)
-    provenance.write_meta(Path(a.meta), kind="training_set", config={"scale": a.scale},
+    cfg = C.from_json(C.SubsetConfig, a.config)
+    result = subset_scale(cfg, Path(a.pool), Path(a.dataset), a.scale, out)
+    provenance.write_meta(Path(a.meta), kind="training_set", config={"scale": a.scale, **json.loads(a.config)},
                           inputs={"pool": Path(a.pool) / "meta.json", "dataset": Path(a.dataset) / "meta.json"},
                           outputs={"train": out}, **result)
 
@@ -236,7 +237,7 @@ def parser() -> argparse.ArgumentParser:
          ("--parent", {"default": None}))
     _add(sub, "generate", cmd_generate, "generate a synthetic pool", cfg, ("--dataset", req),
          ("--model", {"default": None}), ("--out", req), threads)
-    _add(sub, "subset", cmd_subset, "cut a scale subset from a pool", ("--pool", req), ("--dataset", req),
+    _add(sub, "subset", cmd_subset, "cut a scale subset from a pool", cfg, ("--pool", req), ("--dataset", req),
          ("--scale", {"type": int, "required": True}), ("--out", req), ("--meta", req))
     _add(sub, "train", cmd_train, "fine-tune a retriever", cfg, ("--base", req), ("--train", req),
          ("--out", req), threads)

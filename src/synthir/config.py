@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import types
+import typing
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar, get_type_hints
@@ -90,6 +92,12 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
                     out.append(f"encoders.{alias}.derive: source is derived but derive is null")
                 if m["derive"] is not None and m["derive"]["from"] not in p["encoders"]:
                     out.append(f"encoders.{alias}.derive.from: unknown encoder {m['derive']['from']!r}")
+    for alias, st in p["strategies"].items():
+        if st["kind"] == "rephrase" and st["n_examples"] != 0:
+            out.append(f"strategies.{alias}.n_examples: rephrase is zero-shot (no paraphrase exemplars); set 0")
+        neg = st["negatives"]
+        if neg is not None and neg["rank_window"][0] > neg["rank_window"][1]:
+            out.append(f"strategies.{alias}.negatives.rank_window: first rank is after the last")
     if NONE in p["datasets"] or NONE in p["llms"] or NONE in p["encoders"]:
         out.append(f"alias {NONE!r} is reserved for baseline cells")
     if "bm25" in p["encoders"]:
@@ -189,6 +197,8 @@ def from_json(cls: type[T], data: dict[str, Any] | str, where: str = "config") -
     kwargs = {}
     for name, value in data.items():
         sub = hints[name]
+        if typing.get_origin(sub) in (typing.Union, types.UnionType):  # `X | None`
+            sub = next((a for a in typing.get_args(sub) if dataclasses.is_dataclass(a)), sub)
         if dataclasses.is_dataclass(sub) and isinstance(value, dict):
             value = from_json(sub, value, f"{where}.{name}")  # type: ignore[arg-type]
         kwargs[name] = value
@@ -255,14 +265,25 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class NegativesConfig:
+    """Hard negatives mined for every training example (see synthir.negatives)."""
+
+    source: str
+    rank_window: list[int]  # [first, last] rank (1-based, inclusive) a negative may come from
+    max_score_ratio: float  # false-negative guard: drop candidates scoring above ratio x positive
+
+
+@dataclass(frozen=True)
 class StrategyConfig:
-    name: str
+    name: str  # the alias: the strategy wildcard's value
+    kind: str  # the registry key (synthir.strategies.STRATEGIES)
     prompt: str
     seed: int
     n_examples: int
     passage_words: int
     shard_size: int
     filters: Filters
+    negatives: NegativesConfig | None
 
 
 @dataclass(frozen=True)
@@ -367,3 +388,18 @@ def bm25_slice(params: dict[str, Any], eval_dataset: str) -> dict[str, Any]:
         "top_k": params["evaluation"]["top_k"],
         **params["bm25"],
     }
+
+
+@dataclass(frozen=True)
+class SubsetConfig:
+    """What cutting a scale subset needs beyond the pool: the strategy's hard-negative mining
+    (null: none), with the study's BM25 settings on the training corpus, and its seed."""
+
+    negatives: NegativesConfig | None
+    bm25: BM25Config
+    seed: int
+
+
+def subset_slice(params: dict[str, Any], dataset: str, strategy: str) -> dict[str, Any]:
+    s = params["strategies"][strategy]
+    return {"negatives": s["negatives"], "bm25": bm25_slice(params, dataset), "seed": s["seed"]}

@@ -26,7 +26,9 @@ WILDCARD_ORDER: tuple[str, ...] = (
     "seed",
 )
 #: Slug grammar for every wildcard value (ARCHITECTURE.md section 3).
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+#: Wildcard values: lower-case letters, digits, '-', and '+' (a strategy combined with a
+#: negative source, e.g. ``qgen+bm25``). Nothing that needs quoting in a shell or a regex class.
+SLUG = re.compile(r"^[a-z0-9][a-z0-9+-]*$")
 #: Placeholder value for wildcards a baseline cell does not have (no augmenter at scale 0).
 NONE = "none"
 
@@ -55,7 +57,7 @@ def segment(name: str, value: object) -> str:
         raise PathGrammarError(f"unknown wildcard {name!r}; known: {', '.join(WILDCARD_ORDER)}")
     text = str(value)
     if not SLUG.match(text):
-        raise PathGrammarError(f"wildcard {name}={text!r} is not a slug [a-z0-9-]+")
+        raise PathGrammarError(f"wildcard {name}={text!r} is not a slug [a-z0-9+-]+")
     return f"{name}~{text}"
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from synthir import io
-from synthir.config import GenerateConfig
+from synthir.config import GenerateConfig, SubsetConfig
 from synthir.generate import CallStats, Rejected, call_cached, read_pool, write_shards
 from synthir.llm import make_backend
 from synthir.llm.cache import LLMCache
+from synthir.negatives import add_negatives
 from synthir.strategies import STRATEGIES, StrategyInputs
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
         train_qrels=io.read_qrels(dataset_dir / "qrels" / f"{cfg.train_split}.tsv"),
         seed=cfg.strategy.seed,
     )
-    strategy = STRATEGIES[cfg.strategy.name](cfg.strategy, inputs)
+    strategy = STRATEGIES[cfg.strategy.kind](cfg.strategy, inputs)
     backend = make_backend(cfg.llm, model_dir)  # type: ignore[arg-type]
     cache = LLMCache(Path(cfg.cache_dir) / "llm")
     stats = CallStats()
@@ -83,8 +84,9 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
     }
 
 
-def subset_scale(pool_dir: Path, dataset_dir: Path, scale: int, out_path: Path) -> dict[str, Any]:
-    """The first ``scale`` accepted examples of the pool (nested: 100 is a prefix of 300).
+def subset_scale(cfg: SubsetConfig, pool_dir: Path, dataset_dir: Path, scale: int, out_path: Path) -> dict[str, Any]:
+    """The first ``scale`` accepted examples of the pool (nested: 100 is a prefix of 300),
+    with a mined hard negative each when the strategy asks for them.
 
     The cost of the subset is what producing it cost: every response up to and including
     its last example, rejected ones too."""
@@ -104,12 +106,14 @@ def subset_scale(pool_dir: Path, dataset_dir: Path, scale: int, out_path: Path) 
                          "positive_id": doc.id, "positive": doc.full_text()})
     if len(rows) < scale:
         raise PoolTooSmallError(f"{pool_dir}: holds {len(rows)} accepted examples, scale {scale} asked")
+    negatives = add_negatives(rows, corpus, cfg.negatives, cfg.bm25, cfg.seed) if cfg.negatives else None
     io.write_jsonl(out_path, rows)
     cost["generation_seconds"] = round(cost["generation_seconds"], 3)
     positives = [r["positive_id"] for r in rows]
     return {
         "scale": scale,
         "cost": cost,
+        "negatives": negatives,
         "stats": {
             "unique_queries": len({r["query"].lower() for r in rows}),
             "unique_positives": len(set(positives)),

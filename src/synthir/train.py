@@ -15,8 +15,9 @@ from synthir.config import TrainConfig
 log = logging.getLogger(__name__)
 
 #: Columns of a training set, in the order MultipleNegativesRankingLoss reads them
-#: (anchor, positive); the order is set here, never inferred from a file (ST #2791).
+#: (anchor, positive[, negative]); the order is set here, never inferred from a file (ST #2791).
 COLUMNS = ("query", "positive")
+OPTIONAL = ("negative",)  # a mined hard negative (strategies with `negatives`)
 
 
 def load_training_set(path: Path) -> list[dict[str, str]]:
@@ -26,12 +27,18 @@ def load_training_set(path: Path) -> list[dict[str, str]]:
     silently turned into characters or tokens by the collator.
     """
     rows = []
+    columns: tuple[str, ...] | None = None
     for lineno, row in io.iter_jsonl(path):
-        for col in COLUMNS:
+        present = (*COLUMNS, *(c for c in OPTIONAL if c in row))
+        if columns is None:
+            columns = present
+        elif present != columns:
+            raise io.DataFormatError(f"{path}:{lineno}: columns {list(present)} differ from the first row's {list(columns)}")
+        for col in columns:
             value = row.get(col)
             if not isinstance(value, str) or not value.strip():
                 raise io.DataFormatError(f"{path}:{lineno}: '{col}' must be a non-empty string, got {type(value).__name__}")
-        rows.append({col: row[col] for col in COLUMNS})
+        rows.append({col: row[col] for col in columns})
     if len(rows) < 2:
         raise io.DataFormatError(f"{path}: a training set needs at least 2 rows, found {len(rows)}")
     return rows
@@ -76,7 +83,8 @@ def build_model(base_dir: Path, tower: str, device: str | None) -> tuple[Any, di
     document = SentenceTransformer(str(base_dir), device=device)
     document.requires_grad_(False)
     router = Router.for_query_document(query_modules=list(query), document_modules=list(document))
-    return SentenceTransformer(modules=[router], device=device), {"anchor": "query", "positive": "document"}
+    mapping = {"anchor": "query", "positive": "document", "negative": "document"}
+    return SentenceTransformer(modules=[router], device=device), mapping
 
 
 def document_tower(model: Any) -> Any:
@@ -105,6 +113,8 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
     data = Dataset.from_dict({
         "anchor": [cfg.query_prefix + r["query"] for r in rows],
         "positive": [cfg.passage_prefix + r["positive"] for r in rows],
+        # MultipleNegativesRankingLoss takes a third column as one extra hard negative per anchor
+        **({"negative": [cfg.passage_prefix + r["negative"] for r in rows]} if "negative" in rows[0] else {}),
     })
     device = None if torch.cuda.is_available() else "cpu"
     model, router_mapping = build_model(base_dir, cfg.tower, device)
@@ -127,7 +137,7 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
             report_to="none",  # tracking is the sync rule's job, never the trainer's
             logging_steps=max(1, len(rows) // cfg.batch_size // 5),
             dataloader_drop_last=False,
-            router_mapping=router_mapping or {},
+            router_mapping={c: t for c, t in (router_mapping or {}).items() if c in data.column_names},
         )
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
         start = time.perf_counter()
@@ -148,6 +158,7 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
         "train_loss": round(float(result.training_loss), 6),
         "training_seconds": round(seconds, 2),
         "loss": "MultipleNegativesRankingLoss",
+        "hard_negatives": "negative" in rows[0],
         "batch_sampler": BatchSamplers.NO_DUPLICATES.value,
         "duplicate_positive_rate_sequential": round(duplicate_positive_rate(rows, cfg.batch_size), 6),
         "weights_sha256": io.sha256_tree(out_dir),

@@ -9,6 +9,7 @@ import yaml
 from synthir import config as C
 from synthir.llm import BACKENDS
 from synthir.models import DERIVATIONS
+from synthir.negatives import MINERS
 from synthir.strategies import STRATEGIES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,8 @@ def params() -> dict:
 
 def test_schema_enums_equal_registries():
     defs = C.load_schema()["$defs"]
-    assert set(defs["strategy_name"]["enum"]) == set(STRATEGIES)
+    assert set(defs["strategy_kind"]["enum"]) == set(STRATEGIES)
+    assert set(defs["negative_source"]["enum"]) == set(MINERS)
     assert set(defs["backend"]["enum"]) == set(BACKENDS)
     derive = C.load_schema()["properties"]["encoders"]["additionalProperties"]["properties"]["derive"]
     assert set(derive["oneOf"][1]["properties"]["reinit"]["enum"]) == set(DERIVATIONS)
@@ -60,7 +62,9 @@ def test_study_grid_is_the_product_minus_exclusions(params):
     (lambda p: p["training"].update(epochs="three"), r"training.epochs: 'three' is not of type 'integer'"),
     (lambda p: p["training"].update(epoch=1), r"training: unknown key .*'epoch' was unexpected"),
     (lambda p: p["study"]["augmenters"].append("gpt-9"), r"study.augmenters.2: 'gpt-9' is not defined under llms"),
-    (lambda p: p["study"]["strategies"].append("magic"), r"study.strategies.1: 'magic' is not one of"),
+    (lambda p: p["study"]["strategies"].append("magic"), r"study.strategies.1: 'magic' is not defined under strategies"),
+    (lambda p: p["strategies"]["qgen"].update(kind="magic"), r"strategies.qgen.kind: 'magic' is not one of"),
+    (lambda p: p["strategies"]["rephrase"].update(n_examples=2), r"strategies.rephrase.n_examples: rephrase is zero-shot"),
     (lambda p: p["study"]["scales"].append(-1), r"study.scales.3: -1 is less than the minimum"),
     (lambda p: p["llms"]["qwen25-05b"].update(backend="ollama"), r"llms.qwen25-05b.backend: 'ollama' is not one of"),
     (lambda p: p["datasets"]["cisi"].update(md5="xyz"), r"datasets.cisi.md5"),

@@ -17,7 +17,8 @@ def qgen(tiny_collection):
         train_qrels=io.read_qrels(tiny_collection / "qrels" / "test.tsv"),
         seed=0,
     )
-    cfg = StrategyConfig(name="qgen", prompt="qgen", seed=0, n_examples=1, passage_words=5, shard_size=10,
+    cfg = StrategyConfig(name="qgen", kind="qgen", prompt="qgen", seed=0, n_examples=1, passage_words=5,
+                         shard_size=10, negatives=None,
                          filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8))
     return STRATEGIES["qgen"](cfg, inputs)
 
@@ -69,3 +70,40 @@ def test_parse_accepts_then_rejects_duplicates_copies_and_lengths(qgen):
 def test_longest_common_run():
     assert longest_common_run("a b c d".split(), "x b c d y".split()) == 3
     assert longest_common_run([], ["a"]) == 0
+
+
+# ---------------------------------------------------------------------------------- rephrase
+
+
+@pytest.fixture
+def rephrase(tiny_collection):
+    inputs = StrategyInputs(
+        corpus=io.read_corpus(tiny_collection / "corpus.jsonl"),
+        queries=io.read_queries(tiny_collection / "queries.jsonl"),
+        train_qrels=io.read_qrels(tiny_collection / "qrels" / "test.tsv"),
+        seed=0,
+    )
+    cfg = StrategyConfig(name="rephrase", kind="rephrase", prompt="rephrase", seed=0, n_examples=0,
+                         passage_words=5, shard_size=10, negatives=None,
+                         filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8))
+    return STRATEGIES["rephrase"](cfg, inputs)
+
+
+def test_rephrase_asks_once_per_labelled_pair_and_keeps_the_seed_positive(rephrase):
+    reqs = list(rephrase.requests())
+    assert sorted((r.payload["seed_query_id"], r.payload["positive_id"]) for r in reqs) == sorted(rephrase.seeds)
+    assert [m.role for m in reqs[0].prompt] == ["system", "user"]
+    seed_text = rephrase.inputs.queries[reqs[0].source_id].text
+    assert reqs[0].prompt[-1].content == f"Query: {seed_text}"
+    rec = rephrase.parse(reqs[0], "Query: a different wording here\n")
+    assert rec == {"query": "a different wording here", **reqs[0].payload}
+
+
+def test_rephrase_rejects_a_copy_of_the_seed_and_duplicates(rephrase):
+    req = next(rephrase.requests())
+    seed_text = rephrase.inputs.queries[req.source_id].text
+    with pytest.raises(Rejected, match="copies_seed"):
+        rephrase.parse(req, seed_text.upper() + "?")
+    rephrase.parse(req, "another way to ask it")
+    with pytest.raises(Rejected, match="duplicate"):
+        rephrase.parse(req, "Another way to ask it!")

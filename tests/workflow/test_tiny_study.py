@@ -17,6 +17,7 @@ import yaml
 
 from synthir import config as C
 from synthir import io
+from synthir.generate import read_pool
 
 from studyrun import snakemake, synthir
 
@@ -57,6 +58,33 @@ def test_tiny_study_subsets_are_nested_prefixes(tiny_study):
     small = io.read_jsonl(base / "scale~16/train.jsonl")
     large = io.read_jsonl(base / "scale~32/train.jsonl")
     assert len(small) == 16 and len(large) == 32 and large[:16] == small
+
+
+def test_mined_negatives_and_rephrases_run_end_to_end(tiny_study):
+    work, _ = tiny_study
+    syn = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m"
+    plain = io.read_jsonl(syn / "strategy~qgen/scale~16/train.jsonl")
+    mined = io.read_jsonl(syn / "strategy~qgen+bm25/scale~16/train.jsonl")
+    # same prompts, same cached calls: the same queries, now with a hard negative each
+    assert [r["query"] for r in mined] == [r["query"] for r in plain]
+    assert all(r["negative"] and r["negative_id"] != r["positive_id"] for r in mined)
+    origin = io.read_json(syn / "strategy~qgen+bm25/scale~16/meta.json")["negatives"]["origin"]
+    assert sum(origin.values()) == 16 and origin.get("bm25", 0) >= 8
+    model = io.read_json(work / "models/dataset~scifact/augmenter~smollm2-135m/strategy~qgen+bm25/scale~16/"
+                         "base~minilm-l6/seed~0/meta.json")
+    assert model["hard_negatives"] is True
+
+    rephrased = io.read_jsonl(syn / "strategy~rephrase/scale~16/train.jsonl")
+    raw = work / "data/raw/dataset~scifact"
+    seeds, qrels = io.read_queries(raw / "queries.jsonl"), io.read_qrels(raw / "qrels/train.tsv")
+    recs = [r for r in read_pool(syn / "strategy~rephrase/pool") if r["status"] == "ok"][:16]
+    assert [r["query"] for r in recs] == [r["query"] for r in rephrased]
+    for rec in recs:
+        assert rec["query"].lower() != seeds[rec["seed_query_id"]].text.lower()
+        assert qrels[rec["seed_query_id"]][rec["positive_id"]] > 0
+
+    df = pd.read_csv(work / "reports/scaling.csv")
+    assert {"qgen", "qgen+bm25", "rephrase"} <= set(df["strategy"])
 
 
 def test_tiny_study_sidecars_record_provenance(tiny_study):

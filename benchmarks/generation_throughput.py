@@ -1,0 +1,129 @@
+"""Generation throughput on this machine: synthir's backends against a naive loop.
+
+The same qgen prompts (SciFact passages, the default study's prompt and decoding) go through
+  * naive: one prompt at a time through ``model.generate`` (InPars' default loop),
+  * transformers: synthir's backend (left-padded batches of ``batch_size``, bf16),
+  * openai: synthir's HTTP backend, if ``--openai-url`` names a running OpenAI-compatible server,
+  * vllm: synthir's offline vLLM backend, if vllm is importable (GPU environments).
+Prints prompts/s, completion tokens/s and the ratio to the naive loop, plus how often the
+greedy outputs agree with the naive loop's (padding can change a greedy token in bf16).
+
+    python benchmarks/generation_throughput.py [--llm smollm2-135m] [--prompts 64]
+
+Needs the prepared LLM and the raw data set; it builds them with Snakemake if missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from synthir import config as C
+from synthir import io, paths
+from synthir.llm.hf import TransformersBackend, render_local
+from synthir.strategies import STRATEGIES, StrategyInputs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def naive_loop(backend: TransformersBackend, prompts: list, max_new_tokens: int) -> tuple[float, list[str], int]:
+    """One ``generate`` call per prompt, no padding, no batching."""
+    import torch
+
+    if backend._model is None:
+        backend._model = backend._load()
+    tok, model = backend.tokenizer, backend._model
+    texts, tokens = [], 0
+    start = time.perf_counter()
+    for p in prompts:
+        enc = tok(render_local(tok, backend.cfg.chat, p), return_tensors="pt", add_special_tokens=False)
+        with torch.inference_mode():
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tok.pad_token_id)
+        new = out[0, enc["input_ids"].shape[1]:].tolist()
+        n = next((j for j, t in enumerate(new) if t in {tok.eos_token_id, tok.pad_token_id}), len(new))
+        texts.append(tok.decode(new[:n], skip_special_tokens=True))
+        tokens += n
+    return time.perf_counter() - start, texts, tokens
+
+
+def batched(backend, prompts: list, decoding, batch_size: int) -> tuple[float, list[str], int]:
+    texts, tokens = [], 0
+    start = time.perf_counter()
+    for i in range(0, len(prompts), batch_size):
+        chunk = prompts[i:i + batch_size]
+        outs = backend.generate(chunk, decoding, list(range(i, i + len(chunk))))
+        texts += [o.text for o in outs]
+        tokens += sum(o.completion_tokens for o in outs)
+    return time.perf_counter() - start, texts, tokens
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--llm", default="smollm2-135m")
+    ap.add_argument("--dataset", default="scifact")
+    ap.add_argument("--prompts", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: llms.<llm>.batch_size")
+    ap.add_argument("--openai-url", default=None, help="base URL of an OpenAI-compatible server")
+    ap.add_argument("--openai-model", default=None)
+    a = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(a.threads)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    model_dir = ROOT / paths.cell_dir("data/prepared", model=a.llm)
+    data_dir = ROOT / paths.cell_dir("data/raw", dataset=a.dataset)
+    if not (model_dir / "meta.json").is_file() or not (data_dir / "meta.json").is_file():
+        subprocess.run([sys.executable, "-m", "snakemake", "-j2", str(model_dir), str(data_dir / "meta.json")],
+                       cwd=ROOT, check=True)
+    cfg = C.from_json(C.GenerateConfig, C.generate_slice(params, a.dataset, a.llm, "qgen"))
+    split = cfg.train_split
+    inputs = StrategyInputs(io.read_corpus(data_dir / "corpus.jsonl"), io.read_queries(data_dir / "queries.jsonl"),
+                            io.read_qrels(data_dir / "qrels" / f"{split}.tsv"), cfg.strategy.seed)
+    strategy = STRATEGIES["qgen"](cfg.strategy, inputs)
+    prompts = [r.prompt for _, r in zip(range(a.prompts), strategy.requests())]
+    dec = cfg.llm.decoding
+    backend = TransformersBackend(cfg.llm, model_dir)
+    batched(backend, prompts[:2], dec, 2)  # warm-up: load weights, first-call overheads
+
+    rows = []
+    seconds, naive_texts, tokens = naive_loop(backend, prompts, dec.max_new_tokens)
+    rows.append(("naive loop (1 prompt/call)", seconds, tokens, naive_texts))
+    size = a.batch_size or cfg.llm.batch_size
+    seconds, texts, tokens = batched(backend, prompts, dec, size)
+    rows.append((f"synthir transformers (batch {size})", seconds, tokens, texts))
+    if a.openai_url:
+        from synthir.llm.http import OpenAIBackend
+
+        ocfg = dataclasses.replace(cfg.llm, backend="openai", openai={
+            "base_url": a.openai_url, "model": a.openai_model or a.llm, "api_key_env": None,
+            "concurrency": 8, "timeout_s": 120, "max_retries": 3})
+        seconds, texts, tokens = batched(OpenAIBackend(ocfg, None), prompts, dec, len(prompts))
+        rows.append(("synthir openai (HTTP, 8 concurrent)", seconds, tokens, texts))
+    try:
+        from synthir.llm.vllm_offline import VLLMBackend
+
+        seconds, texts, tokens = batched(VLLMBackend(cfg.llm, model_dir), prompts, dec, len(prompts))
+        rows.append(("synthir vllm (offline)", seconds, tokens, texts))
+    except ImportError as e:
+        print(f"vllm: skipped ({e})")
+
+    base = rows[0][1]
+    print(f"\n{len(prompts)} qgen prompts, {a.llm}, {dec.max_new_tokens} new tokens max, greedy, "
+          f"{a.threads} threads, {cfg.llm.dtype}")
+    print(f"{'':38} {'seconds':>8} {'prompts/s':>10} {'tokens/s':>9} {'speed-up':>9} {'= naive':>8}")
+    for name, sec, tok, texts in rows:
+        same = sum(x == y for x, y in zip(texts, naive_texts)) / len(texts)
+        print(f"{name:38} {sec:8.1f} {len(prompts) / sec:10.2f} {tok / sec:9.1f} {base / sec:8.2f}x {same:8.0%}")
+
+
+if __name__ == "__main__":
+    main()
