@@ -64,6 +64,25 @@ def get_parent_encoder(wildcards):
     return expand(PREPARED, model=derive["from"]) if derive else []
 
 
+def strategy_code(strategy):
+    """The strategy's module, its prompt and the follow-up prompts (judge, LLM negative)."""
+    st = config["strategies"][strategy]
+    prompts = [st["prompt"], st["filters"]["judge"], (st["negatives"] or {}).get("prompt")]
+    return [f"strategies/{st['kind'].replace('-', '_')}.py", *(f"prompts/{p}.json" for p in prompts if p)]
+
+
+def get_negatives_encoder(wildcards):
+    """Dense negative mining: the encoder and its index of the training corpus (the one
+    evaluation builds when that corpus is also evaluated)."""
+    neg = config["strategies"][wildcards.strategy]["negatives"]
+    if not neg or neg["source"] != "dense":
+        return []
+    return [
+        *expand(PREPARED, model=neg["encoder"]),
+        *expand(rules.encode_corpus.output.index, eval=wildcards.dataset, base=neg["encoder"]),
+    ]
+
+
 def get_llm_dir(wildcards):
     """The prepared model folder, except for an HTTP backend, which needs no local weights."""
     if config["llms"][wildcards.augmenter]["backend"] == "openai":
@@ -117,7 +136,11 @@ def get_all_data(wildcards):
 
 def get_all_synthetic(wildcards):
     return sorted(
-        {expand(rules.subset_scale.output.meta, **c.wildcards())[0] for c in trained_cells()}
+        {
+            path
+            for c in trained_cells()
+            for path in expand([rules.subset_scale.output.meta, rules.set_stats.output.stats], **c.wildcards())
+        }
     )
 
 

@@ -1,6 +1,8 @@
 rule aggregate_metrics:
     input:
         metrics=get_all_metrics,
+        # read by path from each trained cell's metrics (synthir.report), declared here
+        stats=lambda w: [p for p in get_all_synthetic(w) if p.endswith("stats.json")],
         code=code("report.py", "paths.py"),
     output:
         csv="reports/scaling.csv",

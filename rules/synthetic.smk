@@ -6,13 +6,14 @@ rule generate_pool:
         code=lambda w: code(
             "generate.py",
             "synthesis.py",
+            "filters.py",
             "negatives.py",
+            "bm25.py",
             "llm/hf.py",
             "llm/http.py",
             "llm/cache.py",
             "strategies/base.py",
-            f"strategies/{config['strategies'][w.strategy]['kind']}.py",
-            f"prompts/{config['strategies'][w.strategy]['prompt']}.json",
+            *strategy_code(w.strategy),
         ),
     output:
         pool=directory(f"{POOL}/pool"),
@@ -38,11 +39,13 @@ rule subset_scale:
     input:
         pool=rules.generate_pool.output.pool,
         corpus=rules.fetch_dataset.output.corpus,
-        # mining negatives runs BM25 from evaluate.py; plain subsets do not
+        dense=get_negatives_encoder,
+        # mining negatives runs retrieval from evaluate.py; other subsets do not
         code=lambda w: code(
             "synthesis.py",
             "negatives.py",
-            *(["evaluate.py"] if config["strategies"][w.strategy]["negatives"] else []),
+            "generate.py",
+            *(["evaluate.py", "bm25.py"] if config["strategies"][w.strategy]["negatives"] else []),
         ),
     output:
         train=f"{SUBSET}/train.jsonl",
@@ -54,6 +57,33 @@ rule subset_scale:
     params:
         cfg=lambda w: as_json(C.subset_slice(config, w.dataset, w.strategy)),
         dataset=lambda w, input: dataset_dir(input.corpus),
+        dense=lambda w, input: (
+            f"--dense-model {input.dense[0]} --dense-index {input.dense[1]}" if input.dense else ""
+        ),
+    threads: lambda w: HEAVY if get_negatives_encoder(w) else 1
     shell:
         "python -m synthir subset --config {params.cfg:q} --pool {input.pool} --dataset {params.dataset} "
-        "--scale {wildcards.scale} --out {output.train} --meta {output.meta} 2> {log}"
+        "--scale {wildcards.scale} {params.dense} --out {output.train} --meta {output.meta} 2> {log}"
+
+
+rule set_stats:
+    input:
+        train=rules.subset_scale.output.train,
+        corpus=rules.fetch_dataset.output.corpus,
+        evals=lambda w: expand(rules.fetch_dataset.output.corpus, dataset=EVALS),
+        encoder=expand(PREPARED, model=config["quality"]["encoder"]),
+        code=code("stats.py", "evaluate.py"),
+    output:
+        stats=f"{SUBSET}/stats.json",
+    conda:
+        "../envs/synthir.yaml"
+    log:
+        log_for("set_stats", SUBSET),
+    params:
+        cfg=lambda w: as_json(C.stats_slice(config, w.dataset)),
+        dataset=lambda w, input: dataset_dir(input.corpus),
+        evals=lambda w, input: " ".join(dataset_dir(c) for c in input.evals),
+    threads: HEAVY
+    shell:
+        "python -m synthir stats --config {params.cfg:q} --train {input.train} --dataset {params.dataset} "
+        "--evals {params.evals} --encoder {input.encoder} --out {output.stats} --threads {threads} 2> {log}"

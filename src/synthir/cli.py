@@ -109,10 +109,28 @@ def cmd_subset(a: argparse.Namespace) -> None:
 
     out = Path(a.out)
     cfg = C.from_json(C.SubsetConfig, a.config)
-    result = subset_scale(cfg, Path(a.pool), Path(a.dataset), a.scale, out)
+    dense = (Path(a.dense_model), Path(a.dense_index)) if a.dense_model else None
+    result = subset_scale(cfg, Path(a.pool), Path(a.dataset), a.scale, out, dense)
+    inputs = {"pool": Path(a.pool) / "meta.json", "dataset": Path(a.dataset) / "meta.json"}
+    if dense:
+        inputs |= {"negatives_encoder": dense[0] / "meta.json", "negatives_index": dense[1] / "meta.json"}
     provenance.write_meta(Path(a.meta), kind="training_set", config={"scale": a.scale, **json.loads(a.config)},
-                          inputs={"pool": Path(a.pool) / "meta.json", "dataset": Path(a.dataset) / "meta.json"},
-                          outputs={"train": out}, **result)
+                          inputs=inputs, outputs={"train": out}, **result)
+
+
+def cmd_stats(a: argparse.Namespace) -> None:
+    import torch
+
+    from synthir.stats import set_stats
+
+    torch.set_num_threads(_threads(a.threads))
+    cfg = C.from_json(C.StatsConfig, a.config)
+    evals = [Path(d) for d in a.evals]
+    result = set_stats(cfg, Path(a.train), Path(a.dataset), evals, Path(a.encoder), _threads(a.threads))
+    provenance.write_meta(Path(a.out), kind="set_stats", config=json.loads(a.config),
+                          inputs={"train": Path(a.train), "encoder": Path(a.encoder) / "meta.json",
+                                  **{f"eval_{d.name}": d / "meta.json" for d in evals}},
+                          outputs={}, stats=result)
 
 
 def cmd_train(a: argparse.Namespace) -> None:
@@ -238,7 +256,12 @@ def parser() -> argparse.ArgumentParser:
     _add(sub, "generate", cmd_generate, "generate a synthetic pool", cfg, ("--dataset", req),
          ("--model", {"default": None}), ("--out", req), threads)
     _add(sub, "subset", cmd_subset, "cut a scale subset from a pool", cfg, ("--pool", req), ("--dataset", req),
-         ("--scale", {"type": int, "required": True}), ("--out", req), ("--meta", req))
+         ("--scale", {"type": int, "required": True}), ("--out", req), ("--meta", req),
+         ("--dense-model", {"default": None, "help": "encoder for dense negative mining"}),
+         ("--dense-index", {"default": None, "help": "its corpus index"}))
+    _add(sub, "stats", cmd_stats, "quality statistics of a training set", cfg, ("--train", req),
+         ("--dataset", req), ("--evals", {"nargs": "+", "required": True}), ("--encoder", req), ("--out", req),
+         threads)
     _add(sub, "train", cmd_train, "fine-tune a retriever", cfg, ("--base", req), ("--train", req),
          ("--out", req), threads)
     _add(sub, "encode-corpus", cmd_encode_corpus, "encode an eval corpus with a base encoder", cfg,

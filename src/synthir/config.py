@@ -93,15 +93,55 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
                 if m["derive"] is not None and m["derive"]["from"] not in p["encoders"]:
                     out.append(f"encoders.{alias}.derive.from: unknown encoder {m['derive']['from']!r}")
     for alias, st in p["strategies"].items():
-        if st["kind"] == "rephrase" and st["n_examples"] != 0:
-            out.append(f"strategies.{alias}.n_examples: rephrase is zero-shot (no paraphrase exemplars); set 0")
-        neg = st["negatives"]
-        if neg is not None and neg["rank_window"][0] > neg["rank_window"][1]:
-            out.append(f"strategies.{alias}.negatives.rank_window: first rank is after the last")
+        out += _strategy_problems(p, alias, st)
     if NONE in p["datasets"] or NONE in p["llms"] or NONE in p["encoders"]:
         out.append(f"alias {NONE!r} is reserved for baseline cells")
+    if p["quality"]["encoder"] not in p["encoders"]:
+        out.append(f"quality.encoder: unknown encoder {p['quality']['encoder']!r}")
     if "bm25" in p["encoders"]:
         out.append("encoders.bm25: alias 'bm25' is reserved for the BM25 baseline")
+    return out
+
+
+#: What each negative source needs set (the rest must be null, so nothing is silently ignored).
+_NEGATIVE_KEYS = {"bm25": {"rank_window", "max_score_ratio"}, "dense": {"rank_window", "max_score_ratio", "encoder"},
+                  "llm": {"prompt"}}
+#: Kinds that draw seeds from the labelled split, and kinds that retrieve per seed.
+SEED_KINDS = {"rephrase", "answer-aug", "utility", "rag-qgen", "q2d"}
+RETRIEVING_KINDS = {"utility", "rag-qgen"}
+
+
+def _strategy_problems(p: dict[str, Any], alias: str, st: dict[str, Any]) -> list[str]:
+    out = []
+    where = f"strategies.{alias}"
+    if st["kind"] == "rephrase" and st["n_examples"] != 0:
+        out.append(f"{where}.n_examples: rephrase is zero-shot (no paraphrase exemplars); set 0")
+    if st["kind"] in RETRIEVING_KINDS and st["retrieve_k"] < 1:
+        out.append(f"{where}.retrieve_k: {st['kind']} retrieves passages per seed; set at least 1")
+    if st["kind"] not in RETRIEVING_KINDS and st["retrieve_k"] != 0:
+        out.append(f"{where}.retrieve_k: {st['kind']} retrieves nothing; set 0")
+    if st["kind"] not in SEED_KINDS and st["seed_queries"] is not None:
+        out.append(f"{where}.seed_queries: {st['kind']} uses no seed queries; set null")
+    neg = st["negatives"]
+    if neg is not None:
+        needed = _NEGATIVE_KEYS[neg["source"]]
+        for key in ("rank_window", "max_score_ratio", "encoder", "prompt"):
+            if key in needed and neg[key] is None:
+                out.append(f"{where}.negatives.{key}: source {neg['source']} needs it")
+            if key not in needed and neg[key] is not None:
+                out.append(f"{where}.negatives.{key}: unused by source {neg['source']}; set null")
+        if neg["rank_window"] is not None and neg["rank_window"][0] > neg["rank_window"][1]:
+            out.append(f"{where}.negatives.rank_window: first rank is after the last")
+        if neg["encoder"] is not None and neg["encoder"] not in p["encoders"]:
+            out.append(f"{where}.negatives.encoder: unknown encoder {neg['encoder']!r}")
+        if st["kind"] in {"utility", "q2d", "answer-aug"}:
+            out.append(f"{where}.negatives: {st['kind']} sets have no single corpus positive to mine against")
+        if neg["source"] == "llm" and st["human_fraction"] > 0:
+            out.append(f"{where}.human_fraction: human-labelled rows have no LLM-written negative")
+    if st["kind"] == "q2d" and st["human_fraction"] > 0:
+        out.append(f"{where}.human_fraction: human-labelled rows have no q2d expansion")
+    if st["filters"]["round_trip_top_k"] is not None and st["kind"] not in {"qgen", "rephrase", "rag-qgen"}:
+        out.append(f"{where}.filters.round_trip_top_k: {st['kind']} records have no generated query to check")
     return out
 
 
@@ -201,6 +241,10 @@ def from_json(cls: type[T], data: dict[str, Any] | str, where: str = "config") -
             sub = next((a for a in typing.get_args(sub) if dataclasses.is_dataclass(a)), sub)
         if dataclasses.is_dataclass(sub) and isinstance(value, dict):
             value = from_json(sub, value, f"{where}.{name}")  # type: ignore[arg-type]
+        elif typing.get_origin(sub) is list and isinstance(value, list):  # `list[Dataclass]`
+            (item,) = typing.get_args(sub)
+            if dataclasses.is_dataclass(item):
+                value = [from_json(item, v, f"{where}.{name}.{i}") for i, v in enumerate(value)]  # type: ignore[arg-type]
         kwargs[name] = value
     return cls(**kwargs)
 
@@ -262,15 +306,19 @@ class Filters:
     min_words: int
     max_words: int
     max_copy_overlap: float
+    round_trip_top_k: int | None  # the query must retrieve its passage in BM25's top k (null: off)
+    judge: str | None  # prompt of an LLM yes/no judge of each accepted pair (null: off)
 
 
 @dataclass(frozen=True)
 class NegativesConfig:
     """Hard negatives mined for every training example (see synthir.negatives)."""
 
-    source: str
-    rank_window: list[int]  # [first, last] rank (1-based, inclusive) a negative may come from
-    max_score_ratio: float  # false-negative guard: drop candidates scoring above ratio x positive
+    source: str  # bm25 | dense (mined) | llm (written by the augmenter)
+    rank_window: list[int] | None  # mined: [first, last] rank (1-based, inclusive) to pick from
+    max_score_ratio: float | None  # mined: false-negative guard, skip candidates above ratio x positive
+    encoder: str | None  # dense: the encoder alias whose corpus index is searched
+    prompt: str | None  # llm: template; its fields say the conditioning ({query} or {query}+{positive})
 
 
 @dataclass(frozen=True)
@@ -281,6 +329,11 @@ class StrategyConfig:
     seed: int
     n_examples: int
     passage_words: int
+    seed_queries: int | None  # seed-based kinds: labelled seed queries used (null: all)
+    budget: int | None  # most generation calls for the pool (null: unbounded)
+    retrieve_k: int  # utility / rag-qgen: passages BM25 retrieves per seed
+    human_fraction: float  # share of each subset taken from human labels (train qrels)
+    max_new_tokens: int | None  # overrides the LLM's decoding.max_new_tokens (null: keep it)
     shard_size: int
     filters: Filters
     negatives: NegativesConfig | None
@@ -294,6 +347,7 @@ class GenerateConfig:
     strategy: StrategyConfig
     max_scale: int
     cache_dir: str
+    bm25: BM25Config  # retrieval inside generation (utility, rag-qgen, round-trip filter)
 
 
 @dataclass(frozen=True)
@@ -302,6 +356,8 @@ class TrainConfig:
     seed: int
     tower: str
     epochs: int
+    max_steps: int | None  # equal-compute control: fixed optimizer steps instead of epochs
+    distill_weight: float  # SoftQE: weight of the embedding-matching term
     batch_size: int
     learning_rate: float
     warmup_ratio: float
@@ -362,6 +418,7 @@ def generate_slice(
         "strategy": {"name": strategy, **params["strategies"][strategy]},
         "max_scale": max_scale(params, dataset, augmenter, strategy),
         "cache_dir": params["cache_dir"],
+        "bm25": bm25_slice(params, dataset),
     }
 
 
@@ -393,13 +450,38 @@ def bm25_slice(params: dict[str, Any], eval_dataset: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class SubsetConfig:
     """What cutting a scale subset needs beyond the pool: the strategy's hard-negative mining
-    (null: none), with the study's BM25 settings on the training corpus, and its seed."""
+    (null: none) with the study's BM25 settings, or the dense encoder's evaluation settings, on
+    the training corpus; the human-label share and the seed that samples it."""
 
     negatives: NegativesConfig | None
     bm25: BM25Config
+    dense: EvalConfig | None
+    human_fraction: float
+    train_split: str
     seed: int
 
 
 def subset_slice(params: dict[str, Any], dataset: str, strategy: str) -> dict[str, Any]:
     s = params["strategies"][strategy]
-    return {"negatives": s["negatives"], "bm25": bm25_slice(params, dataset), "seed": s["seed"]}
+    neg = s["negatives"]
+    dense = eval_slice(params, dataset, neg["encoder"]) if neg and neg["source"] == "dense" else None
+    return {"negatives": neg, "bm25": bm25_slice(params, dataset), "dense": dense,
+            "human_fraction": s["human_fraction"], "train_split": params["datasets"][dataset]["train_split"],
+            "seed": s["seed"]}
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    """Quality statistics of a training set (see synthir.stats)."""
+
+    encoder: EvalConfig  # embeds the queries for dispersion
+    leakage_ngram: int
+    self_bleu_sample: int
+    eval_datasets: list[DatasetConfig]
+
+
+def stats_slice(params: dict[str, Any], dataset: str) -> dict[str, Any]:
+    q = params["quality"]
+    return {"encoder": eval_slice(params, dataset, q["encoder"]), "leakage_ngram": q["leakage_ngram"],
+            "self_bleu_sample": q["self_bleu_sample"],
+            "eval_datasets": [dataset_slice(params, e) for e in params["study"]["eval_datasets"]]}

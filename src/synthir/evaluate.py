@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from synthir import io
+from synthir.bm25 import BM25Index
 from synthir.config import BM25Config, DatasetConfig, EvalConfig
 from synthir.io import Document, Qrels, Query, Run
 
@@ -183,25 +184,7 @@ def evaluate_dense(cfg: EvalConfig, model_dir: Path, dataset_dir: Path, run_path
 
 
 def bm25_search(cfg: BM25Config, corpus: dict[str, Document], queries: dict[str, Query], top_k: int) -> Run:
-    import bm25s
-
-    stemmer = None
-    if cfg.stemmer:
-        import Stemmer
-
-        stemmer = Stemmer.Stemmer(cfg.stemmer)
-    doc_ids = list(corpus)
-    retriever = bm25s.BM25(k1=cfg.k1, b=cfg.b)
-    retriever.index(bm25s.tokenize([corpus[d].full_text() for d in doc_ids], stopwords=cfg.stopwords,
-                                   stemmer=stemmer, show_progress=False), show_progress=False)
-    q_ids = list(queries)
-    q_tokens = bm25s.tokenize([queries[q].text for q in q_ids], stopwords=cfg.stopwords,
-                              stemmer=stemmer, show_progress=False)
-    idx, scores = retriever.retrieve(q_tokens, k=min(top_k, len(doc_ids)), show_progress=False, n_threads=1)
-    return {
-        q: {doc_ids[j]: float(s) for j, s in zip(idx[i], scores[i]) if s > 0}
-        for i, q in enumerate(q_ids)
-    }
+    return BM25Index(cfg, corpus).search({q.id: q.text for q in queries.values()}, top_k)
 
 
 def evaluate_bm25(cfg: BM25Config, dataset_dir: Path, run_path: Path) -> dict[str, Any]:

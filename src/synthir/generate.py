@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from tqdm import tqdm
 
@@ -42,6 +42,19 @@ class Rejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class FollowUp(Protocol):
+    """A second LLM call for every accepted record (an LLM judge, an LLM-written negative).
+
+    Follow-ups run chunk by chunk after parsing, through the same cache, so kills and re-runs
+    behave as for the first call. ``apply`` updates the record or raises :class:`Rejected`."""
+
+    name: str
+
+    def request(self, request: Request, record: dict[str, Any]) -> Request: ...
+
+    def apply(self, record: dict[str, Any], raw: str) -> None: ...
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """Hard negatives for a training set: the values of a strategy's ``negatives.source``.
 
-A miner ranks the training corpus for every query of a scale subset and picks one negative per
-example from a rank window, skipping the positive and, as a false-negative guard, any
-candidate whose score exceeds ``max_score_ratio`` times the positive's own score (positive-aware
-mining, as NV-Retriever; 2504.21015 compares such mined negatives with LLM-written ones). An
-example with no candidate left gets a seeded random passage instead, and is counted.
+A miner (``bm25``, ``dense``) ranks the training corpus for every query of a scale subset and
+picks one negative per example from a rank window, skipping the positive and, as a
+false-negative guard, any candidate whose score exceeds ``max_score_ratio`` times the positive's
+own score (positive-aware mining, as NV-Retriever; 2504.21015 compares such mined negatives with
+LLM-written ones). Candidates the guard skips are counted: the false-negative audit. An example
+with no candidate left gets a seeded random passage instead, also counted. ``llm`` negatives
+are written during generation (:class:`LLMNegative`) and only checked here.
 
 The subsets of one pool share their queries, so ``qgen`` and ``qgen+bm25`` (same prompts, same
 cache entries) train on the same queries and differ only by the negatives.
@@ -15,50 +17,124 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from synthir.config import BM25Config, NegativesConfig
+from synthir.config import NegativesConfig, SubsetConfig
+from synthir.generate import Rejected, Request
 from synthir.io import Document, Query, Run
+from synthir.llm.base import Message
+from synthir.strategies.base import (
+    MIN_PASSAGE_WORDS, check_garbage, check_length, load_template, passage_text, truncate_words,
+)
 
 
-def bm25_scores(cfg: BM25Config, corpus: dict[str, Document], queries: dict[str, Query]) -> Run:
+def bm25_scores(cfg: SubsetConfig, corpus: dict[str, Document], queries: dict[str, Query],
+                dense_dirs: tuple[Path, Path] | None) -> Run:
     """Every passage's BM25 score for every query (the positive's score is needed even when it
     ranks outside the window)."""
     from synthir.evaluate import bm25_search
 
-    return bm25_search(cfg, corpus, queries, top_k=len(corpus))
+    return bm25_search(cfg.bm25, corpus, queries, top_k=len(corpus))
 
 
-#: negative source -> scorer of (bm25 settings, corpus, queries); keys = the schema's enum.
-MINERS: dict[str, Callable[[BM25Config, dict[str, Document], dict[str, Query]], Run]] = {
-    "bm25": bm25_scores,
-}
+def dense_scores(cfg: SubsetConfig, corpus: dict[str, Document], queries: dict[str, Query],
+                 dense_dirs: tuple[Path, Path] | None) -> Run:
+    """Every passage's cosine score under the negatives' encoder: its corpus index (the one
+    evaluation builds, reused) and its query route."""
+    from synthir.evaluate import dense_search, load_encoder, load_index
+
+    assert cfg.dense is not None and dense_dirs is not None, "dense mining needs the encoder and its index"
+    model_dir, index_dir = dense_dirs
+    doc_ids, emb = load_index(index_dir, cfg.dense)
+    if doc_ids != list(corpus):
+        raise ValueError(f"{index_dir}: document ids differ from the training corpus")
+    model = load_encoder(model_dir, cfg.dense.max_seq_length, cfg.dense.dtype)
+    return dense_search(model, doc_ids, emb, queries, cfg.dense, top_k=len(corpus))
 
 
-def pick_negative(scores: dict[str, float], positive_id: str, cfg: NegativesConfig) -> str | None:
-    """The best-ranked passage inside the rank window that passes the false-negative guard."""
+Miner = Callable[[SubsetConfig, dict[str, Document], dict[str, Query], tuple[Path, Path] | None], Run]
+
+#: mined negative source -> scorer; these plus "llm" (LLMNegative) are the schema's enum.
+MINERS: dict[str, Miner] = {"bm25": bm25_scores, "dense": dense_scores}
+SOURCES = (*MINERS, "llm")
+
+
+def pick_negative(scores: dict[str, float], positive_id: str, cfg: NegativesConfig) -> tuple[str | None, int]:
+    """The best-ranked passage inside the rank window that passes the false-negative guard,
+    and how many candidates the guard skipped before it."""
+    assert cfg.rank_window is not None and cfg.max_score_ratio is not None
     first, last = cfg.rank_window
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[first - 1 : last]
     ceiling = cfg.max_score_ratio * scores.get(positive_id, 0.0)
+    guarded = 0
     for doc_id, score in ranked:
-        if doc_id != positive_id and (ceiling <= 0 or score <= ceiling):
-            return doc_id
-    return None
+        if doc_id == positive_id:
+            continue
+        if ceiling <= 0 or score <= ceiling:
+            return doc_id, guarded
+        guarded += 1
+    return None, guarded
 
 
-def add_negatives(rows: list[dict[str, Any]], corpus: dict[str, Document], cfg: NegativesConfig,
-                  bm25: BM25Config, seed: int) -> dict[str, Any]:
-    """Give every row ``negative_id`` and ``negative`` (in place); return counts for meta.json."""
-    queries = {r["query_id"]: Query(r["query_id"], r["query"]) for r in rows}
-    scores = MINERS[cfg.source](bm25, corpus, queries)
-    rng = random.Random(seed)
+def add_negatives(rows: list[dict[str, Any]], corpus: dict[str, Document], cfg: SubsetConfig,
+                  dense_dirs: tuple[Path, Path] | None = None) -> dict[str, Any]:
+    """Give every row ``negative_id`` and ``negative`` (in place); return counts for meta.json.
+    Rows that already carry an LLM-written ``negative`` keep it."""
+    neg = cfg.negatives
+    assert neg is not None
+    scores: Run = {}
+    if neg.source in MINERS:
+        queries = {r["query_id"]: Query(r["query_id"], r["query"]) for r in rows}
+        scores = MINERS[neg.source](cfg, corpus, queries, dense_dirs)
+    rng = random.Random(cfg.seed)
     doc_ids = sorted(corpus)
     origin: Counter[str] = Counter()
+    guarded = 0
     for r in rows:
-        neg = pick_negative(scores.get(r["query_id"], {}), r["positive_id"], cfg)
-        origin[cfg.source if neg else "random_fallback"] += 1
-        while neg is None or neg == r["positive_id"]:
-            neg = rng.choice(doc_ids)
-        r["negative_id"], r["negative"] = neg, corpus[neg].full_text()
-    return {"source": cfg.source, "rank_window": list(cfg.rank_window),
-            "max_score_ratio": cfg.max_score_ratio, "origin": dict(sorted(origin.items()))}
+        if neg.source == "llm" and r.get("negative"):
+            r["negative_id"] = None
+            origin["llm"] += 1
+            continue
+        pick, skipped = (pick_negative(scores.get(r["query_id"], {}), r["positive_id"], neg)
+                         if neg.source in MINERS else (None, 0))
+        guarded += skipped
+        origin[neg.source if pick else "random_fallback"] += 1
+        while pick is None or pick == r["positive_id"]:
+            pick = rng.choice(doc_ids)
+        r["negative_id"], r["negative"] = pick, corpus[pick].full_text()
+    return {"source": neg.source, "rank_window": neg.rank_window, "max_score_ratio": neg.max_score_ratio,
+            "encoder": neg.encoder, "prompt": neg.prompt, "origin": dict(sorted(origin.items())),
+            # false-negative audit: candidates inside the window that scored too close to the positive
+            "skipped_by_guard": guarded}
+
+
+class LLMNegative:
+    """A hard negative written by the augmenter for each accepted record (2504.21015): from the
+    query alone or from query and positive, as the template's fields say. A response that
+    fails the checks leaves the record without a negative (``negative_status`` says why); the
+    subset then gives it a seeded random passage, counted, so every alias of a pool keeps the
+    same queries."""
+
+    name = "negative"
+
+    def __init__(self, prompt: str, corpus: dict[str, Document], passage_words: int) -> None:
+        self.template, self.template_sha256 = load_template(prompt)
+        self.corpus = corpus
+        self.passage_words = passage_words
+
+    def request(self, request: Request, record: dict[str, Any]) -> Request:
+        positive = truncate_words(self.corpus[record["positive_id"]].full_text(), self.passage_words)
+        user = self.template["user"].format(query=record["query"], positive=positive)
+        return Request(request.source_id, (Message("system", self.template["system"]), Message("user", user)),
+                       request.seed, {})
+
+    def apply(self, record: dict[str, Any], raw: str) -> None:
+        text = passage_text(raw)
+        try:
+            check_garbage(text)
+            check_length(text, MIN_PASSAGE_WORDS // 2, 10_000)
+        except Rejected as r:
+            record["negative_status"] = r.reason
+            return
+        record["negative"] = text

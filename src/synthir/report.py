@@ -14,6 +14,10 @@ from synthir.evaluate import METRICS
 KEYS = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base", "seed"]
 COST = ["llm_calls", "prompt_tokens", "completion_tokens", "generation_seconds",
         "training_seconds", "train_steps", "evaluation_seconds"]
+#: Quality statistics of the cell's training set (synthir.stats); ``leakage`` is against the
+#: row's eval dataset.
+QUALITY = ["human_rows", "distinct_1", "distinct_2", "self_bleu", "embedding_dispersion", "passage_overlap",
+           "corpus_coverage", "duplicate_rate", "leakage"]
 
 
 def _row(metrics_path: Path) -> dict[str, Any]:
@@ -26,16 +30,21 @@ def _row(metrics_path: Path) -> dict[str, Any]:
         "evaluation_seconds": m["evaluation_seconds"],
         "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
         "generation_seconds": 0.0, "training_seconds": 0.0, "train_steps": 0,
+        "loss": None, **{q: None for q in QUALITY},
     }
     if row["scale"] > 0:
         # Paths are relative to the project root (the job's working directory).
-        subset = io.read_json(Path(paths.family_dir("subset", **w), "meta.json"))
+        subset_dir = Path(paths.family_dir("subset", **w))
+        subset = io.read_json(subset_dir / "meta.json")
         model = io.read_json(Path(paths.family_dir("model", **w), "meta.json"))
+        stats = io.read_json(subset_dir / "stats.json")["stats"]
         row.update(
-            llm_calls=subset["cost"]["responses"], prompt_tokens=subset["cost"]["prompt_tokens"],
+            llm_calls=subset["cost"]["calls"], prompt_tokens=subset["cost"]["prompt_tokens"],
             completion_tokens=subset["cost"]["completion_tokens"],
             generation_seconds=subset["cost"]["generation_seconds"],
-            training_seconds=model["training_seconds"], train_steps=model["steps"],
+            training_seconds=model["training_seconds"], train_steps=model["steps"], loss=model["loss"],
+            human_rows=subset["human_rows"], leakage=stats.get(f"leakage_{w['eval']}"),
+            **{q: stats[q] for q in QUALITY if q in stats},
         )
     return row
 
@@ -51,7 +60,7 @@ def aggregate(metrics_paths: list[Path]) -> pd.DataFrame:
         df[f"baseline_{name}"] = [lookup.get((e, b)) for e, b in zip(df["eval_dataset"], df["base"])]
         df[f"gain_{name}"] = df[name] - df[f"baseline_{name}"]
     ordered = KEYS + list(METRICS) + [f"baseline_{m}" for m in METRICS] + [f"gain_{m}" for m in METRICS]
-    df = df[ordered + ["queries_evaluated"] + COST]
+    df = df[ordered + ["queries_evaluated"] + COST + ["loss"] + QUALITY]
     return df.sort_values(KEYS, key=lambda s: s.map(str) if s.dtype == object else s).reset_index(drop=True)
 
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import random
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from synthir import io
-from synthir.config import GenerateConfig, SubsetConfig
-from synthir.generate import CallStats, Rejected, call_cached, read_pool, write_shards
+from synthir.config import RETRIEVING_KINDS, GenerateConfig, SubsetConfig
+from synthir.bm25 import BM25Index
+from synthir.filters import Judge, round_trip
+from synthir.generate import CallStats, FollowUp, Rejected, Request, call_cached, read_pool, write_shards
+from synthir.io import Document
 from synthir.llm import make_backend
 from synthir.llm.cache import LLMCache
-from synthir.negatives import add_negatives
+from synthir.negatives import LLMNegative, add_negatives
 from synthir.strategies import STRATEGIES, StrategyInputs
 
 log = logging.getLogger(__name__)
@@ -27,98 +35,198 @@ class PoolTooSmallError(RuntimeError):
     """The corpus ran out of passages before the pool reached the scale the study asks for."""
 
 
+def _follow_ups(cfg: GenerateConfig, corpus: dict[str, Document]) -> list[FollowUp]:
+    """Second calls per accepted record: the LLM judge, then an LLM-written negative."""
+    out: list[FollowUp] = []
+    if cfg.strategy.filters.judge:
+        out.append(Judge(cfg.strategy.filters.judge, corpus))
+    neg = cfg.strategy.negatives
+    if neg is not None and neg.source == "llm":
+        assert neg.prompt is not None
+        out.append(LLMNegative(neg.prompt, corpus, cfg.strategy.passage_words))
+    return out
+
+
 def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, out_dir: Path) -> dict[str, Any]:
-    """Generate until ``cfg.max_scale`` examples are accepted; write every response (accepted
-    or rejected, with its reason) to shards in generation order. Returns the pool's meta."""
+    """Generate until ``cfg.max_scale`` examples are accepted (or the strategy's call budget is
+    spent); write every response (accepted or rejected, with its reason) to shards in
+    generation order. Returns the pool's meta.
+
+    Requests run in fixed chunks of the backend's batch size; each chunk is parsed, then
+    round-trip filtered, then its accepted records get their follow-up calls (judge, LLM
+    negative), all through the cache: a resumed run redoes exactly the same chunks."""
+    st = cfg.strategy
+    corpus = io.read_corpus(dataset_dir / "corpus.jsonl")
+    needs_index = st.kind in RETRIEVING_KINDS or st.filters.round_trip_top_k is not None
+    index = BM25Index(cfg.bm25, corpus) if needs_index else None
     inputs = StrategyInputs(
-        corpus=io.read_corpus(dataset_dir / "corpus.jsonl"),
+        corpus=corpus,
         queries=io.read_queries(dataset_dir / "queries.jsonl"),
         train_qrels=io.read_qrels(dataset_dir / "qrels" / f"{cfg.train_split}.tsv"),
-        seed=cfg.strategy.seed,
+        seed=st.seed,
+        bm25=index,
     )
-    strategy = STRATEGIES[cfg.strategy.kind](cfg.strategy, inputs)
+    strategy = STRATEGIES[st.kind](st, inputs)
+    follow_ups = _follow_ups(cfg, corpus)
     backend = make_backend(cfg.llm, model_dir)  # type: ignore[arg-type]
     cache = LLMCache(Path(cfg.cache_dir) / "llm")
-    stats = CallStats()
+    decoding = cfg.llm.decoding if st.max_new_tokens is None else replace(cfg.llm.decoding, max_new_tokens=st.max_new_tokens)
+    stats, follow_stats = CallStats(), CallStats()
     records: list[dict[str, Any]] = []
-    seconds: list[float] = []  # wall time per response: cost metadata, kept out of the shards
+    seconds: list[float] = []  # wall time per record: cost metadata, kept out of the shards
     accepted = 0
     start = time.perf_counter()
-    requests = list(strategy.requests())
-    calls = call_cached(
-        requests, backend, cache, cfg.llm.decoding, cfg.llm.batch_size, stats,
-        progress=f"generate {cfg.dataset}/{cfg.llm.alias}/{cfg.strategy.name}",
-    )
-    for request, entry, key in calls:
-        rec: dict[str, Any] = {
-            "n": len(records), "source_id": request.source_id, "raw": entry["text"],
-            "cache_key": key, "prompt_tokens": entry["prompt_tokens"],
-            "completion_tokens": entry["completion_tokens"],
-        }
-        seconds.append(entry["seconds"])
-        try:
-            rec.update(strategy.parse(request, entry["text"]), status="ok")
-            accepted += 1
-        except Rejected as r:
-            rec["status"] = r.reason
-            stats.rejected[r.reason] += 1
-        records.append(rec)
+    requests = list(itertools.islice(strategy.requests(), st.budget))
+    batch = cfg.llm.batch_size
+    bar = tqdm(total=len(requests), desc=f"generate {cfg.dataset}/{cfg.llm.alias}/{st.name}", unit="prompt")
+    for first in range(0, len(requests), batch):
+        chunk: list[tuple[Request, dict[str, Any], float]] = []
+        for request, entry, key in call_cached(requests[first : first + batch], backend, cache, decoding, batch, stats):
+            rec: dict[str, Any] = {
+                "n": len(records) + len(chunk), "source_id": request.source_id, "raw": entry["text"],
+                "cache_key": key, "prompt_tokens": entry["prompt_tokens"],
+                "completion_tokens": entry["completion_tokens"],
+            }
+            try:
+                rec.update(strategy.parse(request, entry["text"]), status="ok")
+            except Rejected as r:
+                rec["status"] = r.reason
+            chunk.append((request, rec, entry["seconds"]))
+        bar.update(len(chunk))
+        if index is not None and st.filters.round_trip_top_k is not None:
+            round_trip([rec for _, rec, _ in chunk if rec["status"] == "ok"], index, st.filters.round_trip_top_k)
+        for f in follow_ups:
+            ok = [(i, req, rec) for i, (req, rec, _) in enumerate(chunk) if rec["status"] == "ok"]
+            calls = call_cached([f.request(req, rec) for _, req, rec in ok], backend, cache, decoding, batch, follow_stats)
+            for (i, _, rec), (_, entry, key) in zip(ok, calls):
+                rec.setdefault("follow_ups", {})[f.name] = {
+                    "raw": entry["text"], "cache_key": key, "prompt_tokens": entry["prompt_tokens"],
+                    "completion_tokens": entry["completion_tokens"],
+                }
+                chunk[i] = (chunk[i][0], rec, chunk[i][2] + entry["seconds"])
+                try:
+                    f.apply(rec, entry["text"])
+                except Rejected as r:
+                    rec["status"] = r.reason
+        for _, rec, secs in chunk:
+            records.append(rec)
+            seconds.append(secs)
+            if rec["status"] == "ok":
+                accepted += 1
+            else:
+                stats.rejected[rec["status"]] += 1
+            if accepted >= cfg.max_scale:
+                break
         if accepted >= cfg.max_scale:
             break
-    calls.close()
+    bar.close()
     if accepted < cfg.max_scale:
+        limit = f"its budget of {st.budget} calls" if st.budget is not None and len(requests) == st.budget else "its requests"
         raise PoolTooSmallError(
-            f"{cfg.dataset}: only {accepted} of {cfg.max_scale} examples accepted after "
-            f"{len(records)} responses; lower the largest scale or relax strategies.{cfg.strategy.name}.filters"
+            f"{cfg.dataset}: only {accepted} of {cfg.max_scale} examples accepted after {len(records)} "
+            f"responses ({st.name} ran out of {limit}; rejected: {dict(stats.rejected.most_common())}); "
+            f"lower the largest scale, raise "
+            f"strategies.{st.name}.budget or seed_queries, or relax strategies.{st.name}.filters"
         )
-    shards = write_shards(records, out_dir, cfg.strategy.shard_size)
+    shards = write_shards(records, out_dir, st.shard_size)
     io.write_jsonl(out_dir / COSTS, ({"n": i, "seconds": t} for i, t in enumerate(seconds)))
     return {
         "accepted": accepted,
         "responses": len(records),
         "calls": stats.as_dict(),
+        "follow_up_calls": {"kinds": [f.name for f in follow_ups], **follow_stats.as_dict()},
         "seconds": round(time.perf_counter() - start, 2),
         "llm": backend.identity(),
-        "strategy": strategy.provenance(),
+        "decoding": asdict(decoding),
+        "strategy": {**strategy.provenance(),
+                     **{f"{f.name}_template_sha256": f.template_sha256 for f in follow_ups}},  # type: ignore[attr-defined]
         "shards": shards,
     }
 
 
-def subset_scale(cfg: SubsetConfig, pool_dir: Path, dataset_dir: Path, scale: int, out_path: Path) -> dict[str, Any]:
-    """The first ``scale`` accepted examples of the pool (nested: 100 is a prefix of 300),
-    with a mined hard negative each when the strategy asks for them.
+def _human_rows(cfg: SubsetConfig, dataset_dir: Path, corpus: dict[str, Document], n: int,
+                multi: bool) -> list[dict[str, Any]]:
+    """``n`` human-labelled rows from the train qrels (seeded sample of queries): one row per
+    query with its first relevant passage, or all of them (``multi``, for Disj-InfoNCE sets)."""
+    queries = io.read_queries(dataset_dir / "queries.jsonl")
+    qrels = io.read_qrels(dataset_dir / "qrels" / f"{cfg.train_split}.tsv")
+    labelled = {q: sorted(d for d, g in docs.items() if g > 0 and d in corpus)
+                for q, docs in sorted(qrels.items()) if q in queries}
+    qids = sorted(q for q, docs in labelled.items() if docs)
+    if n > len(qids):
+        raise PoolTooSmallError(f"{dataset_dir}: {n} human rows asked, the {cfg.train_split} split has {len(qids)} queries")
+    rows = []
+    for qid in random.Random(cfg.seed).sample(qids, n):
+        docs = labelled[qid]
+        row = {"query_id": f"human-{qid}", "query": queries[qid].text, "positive_id": docs[0],
+               "positive": corpus[docs[0]].full_text(), "origin": "human"}
+        if multi:
+            row["positives"] = [corpus[d].full_text() for d in docs]
+        rows.append(row)
+    return rows
 
-    The cost of the subset is what producing it cost: every response up to and including
-    its last example, rejected ones too."""
+
+def subset_scale(cfg: SubsetConfig, pool_dir: Path, dataset_dir: Path, scale: int, out_path: Path,
+                 dense_dirs: tuple[Path, Path] | None = None) -> dict[str, Any]:
+    """The first ``scale`` accepted examples of the pool (nested: 100 is a prefix of 300),
+    ``human_fraction`` of them replaced by human labels, with a hard negative each when the
+    strategy asks for them.
+
+    The cost of the subset is what producing it cost: every response up to and including its
+    last synthetic example, rejected ones too, and their follow-up calls."""
     corpus = io.read_corpus(dataset_dir / "corpus.jsonl")
     seconds = [c["seconds"] for c in io.read_jsonl(pool_dir / COSTS)]
-    rows, cost = [], {"responses": 0, "prompt_tokens": 0, "completion_tokens": 0, "generation_seconds": 0.0}
+    n_human = round(cfg.human_fraction * scale)
+    n_synthetic = scale - n_human
+    rows: list[dict[str, Any]] = []
+    cost = {"responses": 0, "calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "generation_seconds": 0.0}
+    multi = False
     for rec in read_pool(pool_dir):
-        if len(rows) == scale:
+        if len(rows) == n_synthetic:
             break
         cost["responses"] += 1
-        cost["prompt_tokens"] += rec["prompt_tokens"]
-        cost["completion_tokens"] += rec["completion_tokens"]
+        cost["calls"] += 1 + len(rec.get("follow_ups", {}))
+        cost["prompt_tokens"] += rec["prompt_tokens"] + sum(f["prompt_tokens"] for f in rec.get("follow_ups", {}).values())
+        cost["completion_tokens"] += rec["completion_tokens"] + sum(
+            f["completion_tokens"] for f in rec.get("follow_ups", {}).values())
         cost["generation_seconds"] += seconds[rec["n"]]
         if rec["status"] == "ok":
-            doc = corpus[rec["positive_id"]]
-            rows.append({"query_id": f"syn-{rec['n']}", "query": rec["query"],
-                         "positive_id": doc.id, "positive": doc.full_text()})
-    if len(rows) < scale:
+            rows.append(training_row(rec, corpus))
+            multi = "positive_ids" in rec
+    if len(rows) < n_synthetic:
         raise PoolTooSmallError(f"{pool_dir}: holds {len(rows)} accepted examples, scale {scale} asked")
-    negatives = add_negatives(rows, corpus, cfg.negatives, cfg.bm25, cfg.seed) if cfg.negatives else None
+    rows += _human_rows(cfg, dataset_dir, corpus, n_human, multi) if n_human else []
+    negatives = add_negatives(rows, corpus, cfg, dense_dirs) if cfg.negatives else None
     io.write_jsonl(out_path, rows)
     cost["generation_seconds"] = round(cost["generation_seconds"], 3)
     positives = [r["positive_id"] for r in rows]
     return {
         "scale": scale,
+        "synthetic_rows": n_synthetic,
+        "human_rows": n_human,
         "cost": cost,
         "negatives": negatives,
         "stats": {
             "unique_queries": len({r["query"].lower() for r in rows}),
             "unique_positives": len(set(positives)),
-            "corpus_coverage": round(len(set(positives)) / len(corpus), 6),
             "queries_per_positive": round(len(rows) / max(1, len(set(positives))), 4),
             "mean_query_words": round(sum(len(r["query"].split()) for r in rows) / max(1, len(rows)), 3),
         },
     }
+
+
+def training_row(rec: dict[str, Any], corpus: dict[str, Document]) -> dict[str, Any]:
+    """A pool record as a training row: query, positive text (a corpus passage, or the
+    generated one for answer-aug), and what the strategy adds (several positives, an
+    expansion, an LLM-written negative)."""
+    pid = rec["positive_id"]
+    row: dict[str, Any] = {"query_id": f"syn-{rec['n']}", "query": rec["query"], "positive_id": pid,
+                           "positive": rec["positive"] if "positive" in rec else corpus[pid].full_text(),
+                           "origin": "synthetic"}
+    if "positive_ids" in rec:
+        row["positives"] = [corpus[d].full_text() for d in rec["positive_ids"]]
+    if "expansion" in rec:
+        row["expansion"] = rec["expansion"]
+    if "negative" in rec:
+        row["negative"] = rec["negative"]
+    return row

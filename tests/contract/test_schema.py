@@ -9,7 +9,7 @@ import yaml
 from synthir import config as C
 from synthir.llm import BACKENDS
 from synthir.models import DERIVATIONS
-from synthir.negatives import MINERS
+from synthir.negatives import SOURCES
 from synthir.strategies import STRATEGIES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def params() -> dict:
 def test_schema_enums_equal_registries():
     defs = C.load_schema()["$defs"]
     assert set(defs["strategy_kind"]["enum"]) == set(STRATEGIES)
-    assert set(defs["negative_source"]["enum"]) == set(MINERS)
+    assert set(defs["negative_source"]["enum"]) == set(SOURCES)
     assert set(defs["backend"]["enum"]) == set(BACKENDS)
     derive = C.load_schema()["properties"]["encoders"]["additionalProperties"]["properties"]["derive"]
     assert set(derive["oneOf"][1]["properties"]["reinit"]["enum"]) == set(DERIVATIONS)
@@ -95,3 +95,15 @@ def test_every_job_slice_builds_its_dataclass(params):
     assert isinstance(g.llm.decoding, C.Decoding) and isinstance(g.strategy.filters, C.Filters)
     C.from_json(C.EvalConfig, C.eval_slice(params, "nfcorpus", "minilm-l6"))
     C.from_json(C.BM25Config, C.bm25_slice(params, "cisi"))
+
+
+def test_every_kind_has_its_module_and_every_named_prompt_exists(params):
+    """The workflow declares `strategies/<kind with _>.py` and `prompts/<name>.json` as job inputs."""
+    src = ROOT / "src" / "synthir"
+    for kind, cls in STRATEGIES.items():
+        assert cls.__module__ == f"synthir.strategies.{kind.replace('-', '_')}"
+    for path in ["params.yaml", "tests/config/params.yaml", "tests/config/strategies.yaml"]:
+        for alias, st in load(path).get("strategies", {}).items():
+            # overlay entries (tests/config/strategies.yaml) name only what they change
+            for name in [st.get("prompt"), st.get("filters", {}).get("judge"), (st.get("negatives") or {}).get("prompt")]:
+                assert name is None or (src / "prompts" / f"{name}.json").is_file(), f"{path}: {alias} -> {name}"

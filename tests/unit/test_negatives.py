@@ -1,36 +1,86 @@
-"""Hard-negative mining: the rank window, the false-negative guard and the fallback, by hand."""
+"""Hard negatives: the rank window, the false-negative guard and its audit, the fallback, BM25
+and dense mining (the real packaged MiniLM), and LLM-written negatives' checks."""
+
+import numpy as np
+import pytest
 
 from synthir import io
-from synthir.config import BM25Config, DatasetConfig, NegativesConfig
-from synthir.negatives import add_negatives, pick_negative
+from synthir.config import BM25Config, DatasetConfig, EvalConfig, NegativesConfig, SubsetConfig
+from synthir.generate import Request
+from synthir.negatives import LLMNegative, add_negatives, pick_negative
 
 SCORES = {"pos": 10.0, "a": 12.0, "b": 9.0, "c": 8.0, "d": 1.0}  # ranks: a, pos, b, c, d
+TINY = DatasetConfig(name="tiny", url=None, md5=None, mirror_file=None, license="", eval_split="test",
+                     train_split="test", ignore_identical_ids=False)
+BM25 = BM25Config(dataset=TINY, top_k=10, k1=0.9, b=0.4, stemmer="english", stopwords="en")
+
+
+def mined(source="bm25", window=(1, 3), ratio=1.0, encoder=None):
+    return NegativesConfig(source=source, rank_window=list(window), max_score_ratio=ratio, encoder=encoder, prompt=None)
+
+
+def subset_cfg(neg, dense=None):
+    return SubsetConfig(negatives=neg, bm25=BM25, dense=dense, human_fraction=0.0, train_split="test", seed=0)
 
 
 def test_pick_takes_the_best_ranked_candidate_inside_the_window():
-    cfg = NegativesConfig(source="bm25", rank_window=[3, 5], max_score_ratio=1.0)
-    assert pick_negative(SCORES, "pos", cfg) == "b"  # rank 3
-    cfg = NegativesConfig(source="bm25", rank_window=[1, 5], max_score_ratio=1.0)
-    assert pick_negative(SCORES, "pos", cfg) == "b"  # 'a' outscores the positive: guarded
+    assert pick_negative(SCORES, "pos", mined(window=(3, 5))) == ("b", 0)  # rank 3
+    assert pick_negative(SCORES, "pos", mined(window=(1, 5))) == ("b", 1)  # 'a' outscores the positive: guarded
 
 
-def test_guard_drops_candidates_too_close_to_the_positive():
-    cfg = NegativesConfig(source="bm25", rank_window=[1, 5], max_score_ratio=0.85)
-    assert pick_negative(SCORES, "pos", cfg) == "c"  # 9.0 > 0.85 * 10, 8.0 is not
-    cfg = NegativesConfig(source="bm25", rank_window=[1, 3], max_score_ratio=0.5)
-    assert pick_negative(SCORES, "pos", cfg) is None
+def test_guard_drops_candidates_too_close_to_the_positive_and_counts_them():
+    assert pick_negative(SCORES, "pos", mined(window=(1, 5), ratio=0.85)) == ("c", 2)  # a, b > 8.5
+    assert pick_negative(SCORES, "pos", mined(window=(1, 3), ratio=0.5)) == (None, 2)
 
 
 def test_add_negatives_mines_with_bm25_and_counts_the_fallback(tiny_collection):
     corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
-    bm25 = BM25Config(dataset=DatasetConfig(name="tiny", url=None, md5=None, mirror_file=None, license="",
-                                            eval_split="test", train_split=None, ignore_identical_ids=False),
-                      top_k=10, k1=0.9, b=0.4, stemmer="english", stopwords="en")
     rows = [{"query_id": "s1", "query": "aspirin lowers cholesterol", "positive_id": "d1"},
             {"query_id": "s2", "query": "zebra", "positive_id": "d3"}]  # matches nothing
-    cfg = NegativesConfig(source="bm25", rank_window=[1, 3], max_score_ratio=1.0)
-    stats = add_negatives(rows, corpus, cfg, bm25, seed=0)
+    stats = add_negatives(rows, corpus, subset_cfg(mined()))
     assert rows[0]["negative_id"] == "d2"  # the only other passage BM25 scores
     assert rows[1]["negative_id"] != "d3"
     assert rows[0]["negative"] == corpus[rows[0]["negative_id"]].full_text()
     assert stats["origin"] == {"bm25": 1, "random_fallback": 1}
+    assert stats["skipped_by_guard"] == 0
+
+
+def test_dense_mining_searches_the_encoders_index(tiny_collection, tmp_path, packaged_minilm):
+    from synthir.evaluate import encode_corpus
+
+    corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
+    enc = EvalConfig(dataset=TINY, top_k=10, batch_size=8, max_seq_length=64, dtype="float32",
+                     query_prefix="", passage_prefix="")
+    encode_corpus(enc, packaged_minilm, tiny_collection, tmp_path / "index", threads=1)
+    io.write_json(tmp_path / "index" / "meta.json", {"settings": {"max_seq_length": 64, "dtype": "float32",
+                                                                 "passage_prefix": ""}})
+    rows = [{"query_id": "s1", "query": "heart attack prevention", "positive_id": "d1"}]
+    stats = add_negatives(rows, corpus, subset_cfg(mined("dense", (1, 3), 1.0, "minilm"), enc),
+                          (packaged_minilm, tmp_path / "index"))
+    # cosine ranks the cholesterol passage above the sleep one for a cardiology query
+    assert rows[0]["negative_id"] == "d2"
+    assert stats["origin"] == {"dense": 1} and stats["encoder"] == "minilm"
+
+
+def test_llm_negative_keeps_good_text_and_flags_garbage(tiny_collection):
+    corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
+    neg = LLMNegative("negative-qp", corpus, passage_words=10)
+    rec = {"query": "does aspirin prevent heart attacks", "positive_id": "d1"}
+    req = neg.request(Request("d1", (), 7, {}), rec)
+    assert req.seed == 7 and "Aspirin lowers" in req.prompt[-1].content and "aspirin prevent" in req.prompt[-1].content
+    neg.apply(rec, "Passage: Aspirin is sold in many countries and its price varies across pharmacies and years.")
+    assert rec["negative"].startswith("Aspirin is sold")
+    bad = {"query": rec["query"], "positive_id": "d1"}
+    neg.apply(bad, "I'm sorry, I cannot help with that request.")
+    assert "negative" not in bad and bad["negative_status"] == "refusal"
+
+
+def test_rows_with_llm_negatives_keep_them_and_the_rest_fall_back(tiny_collection):
+    corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
+    rows = [{"query_id": "s1", "query": "q", "positive_id": "d1", "negative": "written by the LLM"},
+            {"query_id": "s2", "query": "q2", "positive_id": "d2"}]
+    cfg = NegativesConfig(source="llm", rank_window=None, max_score_ratio=None, encoder=None, prompt="negative-q")
+    stats = add_negatives(rows, corpus, subset_cfg(cfg))
+    assert rows[0]["negative"] == "written by the LLM"
+    assert rows[1]["negative_id"] in {"d1", "d3"}
+    assert stats["origin"] == {"llm": 1, "random_fallback": 1}

@@ -41,19 +41,26 @@ def git(workdir: Path, *args: str) -> str:
     return r.stdout
 
 
-def make_project(dest: Path, mirror: Path, **study: object) -> dict:
+def make_project(dest: Path, mirror: Path, overlay: str | None = None, **study: object) -> dict:
     """A project directory with the real workflow and the tiny params (mirror made absolute)."""
     dest.mkdir(parents=True, exist_ok=True)
     for item in PROJECT_FILES:
         (dest / item).symlink_to(ROOT / item, target_is_directory=(ROOT / item).is_dir())
-    params = tiny_params(mirror, **study)
+    params = tiny_params(mirror, overlay, **study)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return params
 
 
-def tiny_params(mirror: Path, **study: object) -> dict:
+def tiny_params(mirror: Path, overlay: str | None = None, **study: object) -> dict:
+    """tests/config/params.yaml with the mirror made absolute; ``overlay`` (a file under
+    tests/config) defines more strategies, each starting from the tiny ``qgen`` alias."""
     params = yaml.safe_load((ROOT / "tests/config/params.yaml").read_text())
     params["mirror"] = str(mirror)
+    if overlay:
+        extra = yaml.safe_load((ROOT / "tests/config" / overlay).read_text())
+        params["study"].update(extra.get("study", {}))
+        for alias, st in extra.get("strategies", {}).items():
+            params["strategies"][alias] = {**params["strategies"]["qgen"], **st}
     params["study"].update(study)
     return params
 

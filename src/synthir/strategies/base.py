@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 
 from synthir import io
 from synthir.config import StrategyConfig
+from synthir.bm25 import BM25Index
 from synthir.generate import Rejected, Request
 from synthir.io import Document, Qrels, Query
 
@@ -21,6 +23,36 @@ class StrategyInputs:
     queries: dict[str, Query]
     train_qrels: Qrels
     seed: int
+    bm25: BM25Index | None = None  # the training corpus's index, for kinds that retrieve
+
+
+def labelled_pairs(inputs: StrategyInputs) -> list[tuple[str, str]]:
+    """(query id, relevant passage id) pairs of the labelled split, sorted."""
+    return sorted(
+        (qid, did)
+        for qid, docs in inputs.train_qrels.items()
+        for did, grade in docs.items()
+        if grade > 0 and qid in inputs.queries and did in inputs.corpus
+    )
+
+
+def seed_pairs(inputs: StrategyInputs, limit: int | None) -> list[tuple[str, str]]:
+    """The labelled pairs of the first ``limit`` seed queries (seeded order): the seed set.
+    Pairs keep that order, so a budget cut spreads over seeds."""
+    qids = sorted({q for q, _ in labelled_pairs(inputs)})
+    random.Random(inputs.seed).shuffle(qids)
+    chosen = {q: i for i, q in enumerate(qids[:limit])}
+    return sorted((p for p in labelled_pairs(inputs) if p[0] in chosen), key=lambda p: (chosen[p[0]], p[1]))
+
+
+def seed_queries(inputs: StrategyInputs, limit: int | None) -> list[str]:
+    """Seed query ids in seeded order, each once."""
+    return list(dict.fromkeys(q for q, _ in seed_pairs(inputs, limit)))
+
+
+def truncate_words(text: str, n: int) -> str:
+    parts = text.split()
+    return " ".join(parts[:n]) + (" ..." if len(parts) > n else "")
 
 
 class Strategy(Protocol):
@@ -75,6 +107,53 @@ def check_garbage(text: str) -> None:
         raise Rejected("not_text")
     if sum(c.isascii() for c in text if c.isalpha()) / max(1, letters) < 0.8:
         raise Rejected("wrong_script")
+
+
+def check_length(text: str, lo: int, hi: int) -> int:
+    n = len(words(text))
+    if n < lo:
+        raise Rejected("too_short")
+    if n > hi:
+        raise Rejected("too_long")
+    return n
+
+
+def passage_text(raw: str) -> str:
+    """A generated passage: the whole response on one line, without a leading label."""
+    text = " ".join(line.strip() for line in raw.strip().splitlines() if line.strip())
+    return re.sub(r"^\s*(passage|answer|document)\s*[:\-]\s*", "", text, flags=re.I).strip().strip('"').strip()
+
+
+#: A generated passage shorter than this is not a passage (the prompts ask for a paragraph).
+MIN_PASSAGE_WORDS = 12
+
+
+class QueryChecks:
+    """The checks every generated query goes through, with the set of queries seen so far."""
+
+    def __init__(self, cfg: StrategyConfig, corpus: dict[str, Document], banned: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.filters = cfg.filters
+        self.corpus = corpus
+        self.banned = {b.lower() for b in banned}  # exemplar queries: copies are rejected
+        self.seen: set[str] = set()
+
+    def __call__(self, raw: str, passage_id: str | None) -> str:
+        """The query in ``raw``, or raise :class:`Rejected` with the reason."""
+        query = first_line(raw)
+        check_garbage(query)
+        f = self.filters
+        n = check_length(query, f.min_words, f.max_words)
+        if passage_id is not None:
+            passage = words(self.corpus[passage_id].full_text())
+            if n >= 4 and longest_common_run(words(query), passage) / n >= f.max_copy_overlap:
+                raise Rejected("copies_passage")
+        key = " ".join(words(query))
+        if query.lower() in self.banned:
+            raise Rejected("copies_exemplar")
+        if key in self.seen:
+            raise Rejected("duplicate")
+        self.seen.add(key)
+        return query
 
 
 def longest_common_run(a: list[str], b: list[str]) -> int:

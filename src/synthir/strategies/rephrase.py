@@ -1,20 +1,20 @@
 """``rephrase``: paraphrases of labelled seed queries ("question rephrase", 2409.19759).
 
-Seeds are the (query, relevant passage) pairs of the training split, in a seeded order; each
-paraphrase keeps its seed's passage as positive. Zero-shot: the training split has no
-paraphrase pairs to show, so ``n_examples`` must be 0 and ``passage_words`` is unused.
+Seeds are the (query, relevant passage) pairs of the first ``seed_queries`` training queries,
+in a seeded order; each paraphrase keeps its seed's passage as positive. Zero-shot: the
+training split has no paraphrase pairs to show, so ``n_examples`` must be 0 and
+``passage_words`` is unused.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from typing import Any
 
 from synthir.config import StrategyConfig
 from synthir.generate import Rejected, Request
 from synthir.llm.base import Message
-from synthir.strategies.base import StrategyInputs, check_garbage, first_line, load_template, words
+from synthir.strategies.base import QueryChecks, StrategyInputs, load_template, seed_pairs, words
 
 
 class Rephrase:
@@ -22,14 +22,8 @@ class Rephrase:
         self.cfg = cfg
         self.inputs = inputs
         self.template, self.template_sha256 = load_template(cfg.prompt)
-        self.seeds = sorted(
-            (qid, did)
-            for qid, docs in inputs.train_qrels.items()
-            for did, grade in docs.items()
-            if grade > 0 and qid in inputs.queries and did in inputs.corpus
-        )
-        random.Random(inputs.seed).shuffle(self.seeds)
-        self.seen: set[str] = set()
+        self.seeds = seed_pairs(inputs, cfg.seed_queries)
+        self.check = QueryChecks(cfg, inputs.corpus)
 
     def provenance(self) -> dict[str, Any]:
         return {"template": self.cfg.prompt, "template_sha256": self.template_sha256,
@@ -43,18 +37,8 @@ class Rephrase:
                           {"positive_id": did, "seed_query_id": qid})
 
     def parse(self, request: Request, raw: str) -> dict[str, Any]:
-        query = first_line(raw)
-        check_garbage(query)
-        n = len(words(query))
-        f = self.cfg.filters
-        if n < f.min_words:
-            raise Rejected("too_short")
-        if n > f.max_words:
-            raise Rejected("too_long")
-        key = " ".join(words(query))
-        if key == " ".join(words(self.inputs.queries[request.payload["seed_query_id"]].text)):
+        seed = self.inputs.queries[request.payload["seed_query_id"]].text
+        query = self.check(raw, None)
+        if words(query) == words(seed):
             raise Rejected("copies_seed")
-        if key in self.seen:
-            raise Rejected("duplicate")
-        self.seen.add(key)
         return {"query": query, **request.payload}

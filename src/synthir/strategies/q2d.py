@@ -1,0 +1,48 @@
+"""``q2d``: a pseudo-document for every seed query (query2doc), the input of SoftQE
+(2402.12663): a teacher encodes "query + pseudo-document", the student learns to embed the
+bare query like that, so no LLM runs at query time. Records keep the seed's labelled passage
+as positive for the contrastive term."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from synthir.config import StrategyConfig
+from synthir.generate import Rejected, Request
+from synthir.llm.base import Message
+from synthir.strategies.base import (
+    MIN_PASSAGE_WORDS, StrategyInputs, check_garbage, check_length, load_template, passage_text, seed_pairs, words,
+)
+
+
+class Q2D:
+    def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None:
+        self.cfg = cfg
+        self.inputs = inputs
+        self.template, self.template_sha256 = load_template(cfg.prompt)
+        # one request per seed query; its first labelled passage (sorted) is the positive
+        first: dict[str, str] = {}
+        for qid, did in seed_pairs(inputs, cfg.seed_queries):
+            first.setdefault(qid, did)
+        self.seeds = list(first.items())
+
+    def provenance(self) -> dict[str, Any]:
+        return {"template": self.cfg.prompt, "template_sha256": self.template_sha256,
+                "seed_queries": len(self.seeds), "seed_order_seed": self.inputs.seed}
+
+    def requests(self) -> Iterator[Request]:
+        system = Message("system", self.template["system"])
+        for n, (qid, did) in enumerate(self.seeds):
+            user = Message("user", self.template["user"].format(query=self.inputs.queries[qid].text))
+            yield Request(qid, (system, user), self.inputs.seed * 1_000_003 + n,
+                          {"positive_id": did, "seed_query_id": qid})
+
+    def parse(self, request: Request, raw: str) -> dict[str, Any]:
+        expansion = passage_text(raw)
+        check_garbage(expansion)
+        check_length(expansion, MIN_PASSAGE_WORDS, 10_000)
+        query = self.inputs.queries[request.payload["seed_query_id"]].text
+        if words(expansion) == words(query):
+            raise Rejected("copies_query")
+        return {"query": query, "expansion": expansion, **request.payload}
