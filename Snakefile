@@ -35,6 +35,7 @@ rule all:
     default_target: True
     input:
         rules.aggregate_metrics.output,
+        rules.summarise.output,
         rules.track_runs.output,
 
 

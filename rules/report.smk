@@ -16,6 +16,24 @@ rule aggregate_metrics:
         "--png {output.png} 2> {log}"
 
 
+rule summarise:
+    input:
+        metrics=get_all_metrics,
+        scaling=rules.aggregate_metrics.output.csv,
+        code=code("summary.py", "claims.py", "report.py", "paths.py"),
+    output:
+        csv="reports/summary.csv",
+        png="reports/summary.png",
+        claims="reports/claims.md",
+    conda:
+        "../envs/synthir.yaml"
+    log:
+        "logs/summarise/reports.log",
+    shell:
+        "python -m synthir summary --metrics {input.metrics} --scaling {input.scaling} --csv {output.csv} "
+        "--png {output.png} --claims {output.claims} 2> {log}"
+
+
 # Tracking sits beside the compute path: nothing depends on it. It re-syncs (idempotently)
 # when a result changes or when MLFLOW_TRACKING_URI points at another store (the params
 # trigger sees the URI, with any credentials redacted).

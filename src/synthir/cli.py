@@ -191,6 +191,20 @@ def cmd_aggregate(a: argparse.Namespace) -> None:
     plot_scaling(table, Path(a.png))
 
 
+def cmd_summary(a: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from synthir.claims import write_claims
+    from synthir.summary import per_query_table, plot_summary, summarise
+
+    table = summarise(per_query_table([Path(p) for p in a.metrics]))
+    with io.atomic_open(a.csv) as f:
+        table.to_csv(f, index=False, float_format="%.6g")
+    plot_summary(table, Path(a.png))
+    with io.atomic_open(a.claims) as f:
+        f.write(write_claims(table, pd.read_csv(a.scaling)))
+
+
 def cmd_track(a: argparse.Namespace) -> None:
     from synthir.track import sync
 
@@ -271,6 +285,9 @@ def parser() -> argparse.ArgumentParser:
     _add(sub, "bm25", cmd_bm25, "evaluate BM25", cfg, ("--dataset", req), ("--run", req), ("--metrics", req))
     _add(sub, "aggregate", cmd_aggregate, "build reports/scaling.csv and .png",
          ("--metrics", {"nargs": "+", "required": True}), ("--csv", req), ("--png", req))
+    _add(sub, "summary", cmd_summary, "seed intervals, paired tests, saturation; the claims report",
+         ("--metrics", {"nargs": "+", "required": True}), ("--scaling", req), ("--csv", req), ("--png", req),
+         ("--claims", req))
     _add(sub, "track", cmd_track, "sync every cell's results to MLflow (one run per cell)",
          ("--metrics", {"nargs": "+", "required": True}), ("--receipt", req),
          ("--tracking-uri", {"default": None, "help": "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db"}),

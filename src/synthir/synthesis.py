@@ -48,8 +48,8 @@ def _follow_ups(cfg: GenerateConfig, corpus: dict[str, Document]) -> list[Follow
 
 
 def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, out_dir: Path) -> dict[str, Any]:
-    """Generate until ``cfg.max_scale`` examples are accepted (or the strategy's call budget is
-    spent); write every response (accepted or rejected, with its reason) to shards in
+    """Generate chunk by chunk until ``cfg.max_scale`` examples are accepted (or the strategy's
+    call budget is spent); write every response (accepted or rejected, with its reason) to shards in
     generation order. Returns the pool's meta.
 
     Requests run in fixed chunks of the backend's batch size; each chunk is parsed, then
@@ -108,6 +108,8 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
                     f.apply(rec, entry["text"])
                 except Rejected as r:
                     rec["status"] = r.reason
+        # the whole chunk is kept, past max_scale too: those calls were made, and subsets are
+        # prefixes, so they cost nothing downstream
         for _, rec, secs in chunk:
             records.append(rec)
             seconds.append(secs)
@@ -115,8 +117,6 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
                 accepted += 1
             else:
                 stats.rejected[rec["status"]] += 1
-            if accepted >= cfg.max_scale:
-                break
         if accepted >= cfg.max_scale:
             break
     bar.close()

@@ -161,3 +161,20 @@ def test_lineage_verify_names_a_tampered_shard(tiny_study):
         assert "DRIFT" in r.stdout and "shard~0000.jsonl" in r.stdout
     finally:
         shard.write_bytes(original)
+
+
+def test_summary_and_claims_rest_on_cells_of_the_report(tiny_study):
+    work, _ = tiny_study
+    summary = pd.read_csv(work / "reports/summary.csv")
+    scaling = pd.read_csv(work / "reports/scaling.csv")
+    trained = summary[(summary["scale"] > 0) & (summary["metric"] == "ndcg_at_10")]
+    assert trained["p_value"].between(0, 1).all() and (trained["seeds"] == 1).all()
+    assert trained["ci95_low"].isna().all()  # one seed: no interval is claimed
+    cells = set(map(tuple, scaling[["eval_dataset", "strategy", "scale", "base"]].astype(str).to_numpy()))
+    assert set(map(tuple, trained[["eval_dataset", "strategy", "scale", "base"]].astype(str).to_numpy())) <= cells
+    claims = (work / "reports/claims.md").read_text()
+    assert claims.count("\n## ") == 8 and "Caveat" in claims
+    for line in claims.splitlines():  # every cited row is a cell of the report
+        parts = [p.strip() for p in line.strip("|").split("|")]
+        if line.startswith("| ") and parts[0] in set(scaling["eval_dataset"]) and len(parts) >= 5:
+            assert (parts[0], parts[2], parts[3], parts[4]) in cells, line

@@ -1,0 +1,67 @@
+"""summary.csv statistics on hand-made per-query results: seed intervals, the paired test
+against the cell's own baseline, and the saturation scale."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthir import io, paths
+from synthir.summary import paired_randomization, per_query_table, saturation, summarise
+
+QUERIES = [f"q{i}" for i in range(20)]
+
+
+def write_cell(root: Path, scale: int, seed: int, scores: list[float], strategy: str = "qgen") -> Path:
+    trained = scale > 0
+    w = {"eval": "adi", "dataset": "scifact" if trained else "none", "augmenter": "smol" if trained else "none",
+         "strategy": strategy if trained else "none", "scale": scale, "base": "minilm", "seed": seed}
+    path = root / paths.family_dir("result", **w) / "metrics.json"
+    io.write_json(path, {"per_query": {"ndcg_at_10": dict(zip(QUERIES, scores))}})
+    return path.relative_to(root)
+
+
+def study(tmp_path, seeds, monkeypatch):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.2, 0.6, len(QUERIES))
+    files = [write_cell(tmp_path, 0, 0, list(base))]
+    for seed in seeds:
+        noise = np.random.default_rng(seed + 10).normal(0, 0.02, len(QUERIES))
+        files.append(write_cell(tmp_path, 100, seed, list(base + 0.09 + noise)))
+        files.append(write_cell(tmp_path, 300, seed, list(base + 0.10 + noise)))
+    return summarise(per_query_table(files))
+
+
+def test_gain_interval_p_value_and_saturation(tmp_path, monkeypatch):
+    df = study(tmp_path, [0, 1, 2], monkeypatch)
+    row = df[(df["scale"] == 300) & (df["strategy"] == "qgen")].iloc[0]
+    assert row["seeds"] == 3
+    assert row["ci95_low"] < row["mean"] < row["ci95_high"]
+    assert row["gain"] == pytest.approx(0.10, abs=0.02)
+    assert row["p_value"] < 0.001  # 20 queries all improving
+    assert row["saturation_scale"] == 100  # 0.09 >= 0.9 x 0.10
+    assert row["saturation_low"] <= 100 <= row["saturation_high"]
+    base = df[df["scale"] == 0].iloc[0]
+    assert base["seeds"] == 1 and np.isnan(base["ci95_low"])
+
+
+def test_adding_seeds_changes_the_interval_and_the_test(tmp_path, monkeypatch):
+    two = study(tmp_path / "a", [0, 1], monkeypatch)
+    three = study(tmp_path / "b", [0, 1, 2], monkeypatch)
+    pick = lambda df: df[(df["scale"] == 100) & (df["strategy"] == "qgen")].iloc[0]  # noqa: E731
+    a, b = pick(two), pick(three)
+    assert (a["seeds"], b["seeds"]) == (2, 3)
+    assert (a["ci95_high"] - a["ci95_low"]) != pytest.approx(b["ci95_high"] - b["ci95_low"])
+    assert a["gain"] != pytest.approx(b["gain"], abs=1e-9)
+
+
+def test_paired_randomization_and_saturation_by_hand():
+    rng = np.random.default_rng(0)
+    assert paired_randomization(np.zeros(5), rng) == 1.0
+    # 3 differences: 8 equally likely sign patterns, 2 as extreme as observed -> p = (1 + ~2500) / 10001
+    p = paired_randomization(np.array([1.0, 1.0, 1.0]), rng)
+    assert p == pytest.approx(0.25, abs=0.02)
+    assert saturation([100, 300, 1000], np.array([0.05, 0.095, 0.1])) == 300
+    assert np.isnan(saturation([100, 300], np.array([-0.01, -0.02])))
