@@ -28,6 +28,7 @@ def _alternatives(values):
 RAW = paths.family_pattern("raw")
 PREPARED = paths.family_pattern("prepared")
 INDEX = paths.family_pattern("index")
+RERANKER = paths.family_pattern("reranker")
 POOL = paths.family_pattern("pool")
 SUBSET = paths.family_pattern("subset")
 MODEL = paths.family_pattern("model")
@@ -81,6 +82,14 @@ def get_negatives_encoder(wildcards):
         *expand(PREPARED, model=neg["encoder"]),
         *expand(rules.encode_corpus.output.index, eval=wildcards.dataset, base=neg["encoder"]),
     ]
+
+
+def get_reranker(wildcards):
+    """`ce` negative mining: the cross-encoder trained from the strategy's encoder."""
+    neg = config["strategies"][wildcards.strategy]["negatives"]
+    if not neg or neg["source"] != "ce":
+        return []
+    return expand(RERANKER, model=neg["encoder"], dataset=wildcards.dataset)
 
 
 def get_llm_dir(wildcards):

@@ -40,12 +40,13 @@ rule subset_scale:
         pool=rules.generate_pool.output.pool,
         corpus=rules.fetch_dataset.output.corpus,
         dense=get_negatives_encoder,
+        reranker=get_reranker,
         # mining negatives runs retrieval from evaluate.py; other subsets do not
         code=lambda w: code(
             "synthesis.py",
             "negatives.py",
             "generate.py",
-            *(["evaluate.py", "bm25.py"] if config["strategies"][w.strategy]["negatives"] else []),
+            *(["evaluate.py", "bm25.py", "rerank.py"] if config["strategies"][w.strategy]["negatives"] else []),
         ),
     output:
         train=f"{SUBSET}/train.jsonl",
@@ -60,10 +61,32 @@ rule subset_scale:
         dense=lambda w, input: (
             f"--dense-model {input.dense[0]} --dense-index {input.dense[1]}" if input.dense else ""
         ),
-    threads: lambda w: HEAVY if get_negatives_encoder(w) else 1
+        reranker=lambda w, input: f"--reranker {input.reranker}" if input.reranker else "",
+    threads: lambda w: HEAVY if get_negatives_encoder(w) or get_reranker(w) else 1
     shell:
         "python -m synthir subset --config {params.cfg:q} --pool {input.pool} --dataset {params.dataset} "
-        "--scale {wildcards.scale} {params.dense} --out {output.train} --meta {output.meta} 2> {log}"
+        "--scale {wildcards.scale} {params.dense} {params.reranker} --out {output.train} "
+        "--meta {output.meta} 2> {log}"
+
+
+rule train_reranker:
+    input:
+        encoder=lambda w: expand(PREPARED, model=w.model),
+        corpus=rules.fetch_dataset.output.corpus,
+        code=code("rerank.py", "bm25.py"),
+    output:
+        model=directory(RERANKER),
+    conda:
+        "../envs/synthir.yaml"
+    log:
+        log_for("train_reranker", RERANKER),
+    params:
+        cfg=lambda w: as_json(C.reranker_slice(config, w.dataset, w.model)),
+        dataset=lambda w, input: dataset_dir(input.corpus),
+    threads: HEAVY
+    shell:
+        "python -m synthir train-reranker --config {params.cfg:q} --encoder {input.encoder} "
+        "--dataset {params.dataset} --out {output.model} --threads {threads} 2> {log}"
 
 
 rule set_stats:

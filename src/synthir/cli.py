@@ -109,13 +109,24 @@ def cmd_subset(a: argparse.Namespace) -> None:
 
     out = Path(a.out)
     cfg = C.from_json(C.SubsetConfig, a.config)
-    dense = (Path(a.dense_model), Path(a.dense_index)) if a.dense_model else None
-    result = subset_scale(cfg, Path(a.pool), Path(a.dataset), a.scale, out, dense)
-    inputs = {"pool": Path(a.pool) / "meta.json", "dataset": Path(a.dataset) / "meta.json"}
-    if dense:
-        inputs |= {"negatives_encoder": dense[0] / "meta.json", "negatives_index": dense[1] / "meta.json"}
+    resources = {role: Path(p) for role, p in [("encoder", a.dense_model), ("index", a.dense_index),
+                                                ("reranker", a.reranker)] if p}
+    result = subset_scale(cfg, Path(a.pool), Path(a.dataset), a.scale, out, resources)
+    inputs = {"pool": Path(a.pool) / "meta.json", "dataset": Path(a.dataset) / "meta.json",
+              **{f"negatives_{role}": p / "meta.json" for role, p in resources.items()}}
     provenance.write_meta(Path(a.meta), kind="training_set", config={"scale": a.scale, **json.loads(a.config)},
                           inputs=inputs, outputs={"train": out}, **result)
+
+
+def cmd_train_reranker(a: argparse.Namespace) -> None:
+    from synthir.rerank import train_reranker
+
+    cfg = C.from_json(C.RerankerConfig, a.config)
+    out = Path(a.out)
+    result = train_reranker(cfg, Path(a.encoder), Path(a.dataset), out, _threads(a.threads))
+    provenance.write_meta(out / "meta.json", kind="reranker", config=json.loads(a.config),
+                          inputs={"encoder": Path(a.encoder) / "meta.json", "dataset": Path(a.dataset) / "meta.json"},
+                          outputs={"model": out}, **result)
 
 
 def cmd_stats(a: argparse.Namespace) -> None:
@@ -272,7 +283,10 @@ def parser() -> argparse.ArgumentParser:
     _add(sub, "subset", cmd_subset, "cut a scale subset from a pool", cfg, ("--pool", req), ("--dataset", req),
          ("--scale", {"type": int, "required": True}), ("--out", req), ("--meta", req),
          ("--dense-model", {"default": None, "help": "encoder for dense negative mining"}),
-         ("--dense-index", {"default": None, "help": "its corpus index"}))
+         ("--dense-index", {"default": None, "help": "its corpus index"}),
+         ("--reranker", {"default": None, "help": "cross-encoder for ce negative mining"}))
+    _add(sub, "train-reranker", cmd_train_reranker, "fine-tune a cross-encoder on a labelled split", cfg,
+         ("--encoder", req), ("--dataset", req), ("--out", req), threads)
     _add(sub, "stats", cmd_stats, "quality statistics of a training set", cfg, ("--train", req),
          ("--dataset", req), ("--evals", {"nargs": "+", "required": True}), ("--encoder", req), ("--out", req),
          threads)

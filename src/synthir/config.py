@@ -105,7 +105,7 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
 
 #: What each negative source needs set (the rest must be null, so nothing is silently ignored).
 _NEGATIVE_KEYS = {"bm25": {"rank_window", "max_score_ratio"}, "dense": {"rank_window", "max_score_ratio", "encoder"},
-                  "llm": {"prompt"}}
+                  "ce": {"rank_window", "max_score_ratio", "encoder"}, "llm": {"prompt"}}
 #: Kinds that draw seeds from the labelled split, and kinds that retrieve per seed.
 SEED_KINDS = {"rephrase", "answer-aug", "utility", "rag-qgen", "q2d"}
 RETRIEVING_KINDS = {"utility", "rag-qgen"}
@@ -314,10 +314,10 @@ class Filters:
 class NegativesConfig:
     """Hard negatives mined for every training example (see synthir.negatives)."""
 
-    source: str  # bm25 | dense (mined) | llm (written by the augmenter)
+    source: str  # bm25 | dense | ce (mined) | llm (written by the augmenter)
     rank_window: list[int] | None  # mined: [first, last] rank (1-based, inclusive) to pick from
     max_score_ratio: float | None  # mined: false-negative guard, skip candidates above ratio x positive
-    encoder: str | None  # dense: the encoder alias whose corpus index is searched
+    encoder: str | None  # dense: the encoder whose corpus index is searched; ce: the one the reranker starts from
     prompt: str | None  # llm: template; its fields say the conditioning ({query} or {query}+{positive})
 
 
@@ -456,16 +456,38 @@ class SubsetConfig:
     negatives: NegativesConfig | None
     bm25: BM25Config
     dense: EvalConfig | None
+    reranker_max_length: int | None  # ce: the reranker's input length
     human_fraction: float
     train_split: str
     seed: int
+
+
+@dataclass(frozen=True)
+class RerankerConfig:
+    """A cross-encoder fine-tuned from an encoder on a dataset's labelled split (synthir.rerank)."""
+
+    encoder: str
+    train_split: str
+    bm25: BM25Config  # mines its training negatives
+    negatives_per_query: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    max_length: int
+    seed: int
+
+
+def reranker_slice(params: dict[str, Any], dataset: str, encoder: str) -> dict[str, Any]:
+    return {"encoder": encoder, "train_split": params["datasets"][dataset]["train_split"],
+            "bm25": bm25_slice(params, dataset), **params["reranker"]}
 
 
 def subset_slice(params: dict[str, Any], dataset: str, strategy: str) -> dict[str, Any]:
     s = params["strategies"][strategy]
     neg = s["negatives"]
     dense = eval_slice(params, dataset, neg["encoder"]) if neg and neg["source"] == "dense" else None
-    return {"negatives": neg, "bm25": bm25_slice(params, dataset), "dense": dense,
+    ce = params["reranker"]["max_length"] if neg and neg["source"] == "ce" else None
+    return {"negatives": neg, "bm25": bm25_slice(params, dataset), "dense": dense, "reranker_max_length": ce,
             "human_fraction": s["human_fraction"], "train_split": params["datasets"][dataset]["train_split"],
             "seed": s["seed"]}
 

@@ -1,6 +1,6 @@
 """Hard negatives for a training set: the values of a strategy's ``negatives.source``.
 
-A miner (``bm25``, ``dense``) ranks the training corpus for every query of a scale subset and
+A miner (``bm25``, ``dense``, ``ce``: BM25 candidates re-scored by a cross-encoder) ranks the training corpus for every query of a scale subset and
 picks one negative per example from a rank window, skipping the positive and, as a
 false-negative guard, any candidate whose score exceeds ``max_score_ratio`` times the positive's
 own score (positive-aware mining, as NV-Retriever; 2504.21015 compares such mined negatives with
@@ -29,34 +29,51 @@ from synthir.strategies.base import (
 )
 
 
-def bm25_scores(cfg: SubsetConfig, corpus: dict[str, Document], queries: dict[str, Query],
-                dense_dirs: tuple[Path, Path] | None) -> Run:
+def _queries(rows: list[dict[str, Any]]) -> dict[str, Query]:
+    return {r["query_id"]: Query(r["query_id"], r["query"]) for r in rows}
+
+
+def bm25_scores(cfg: SubsetConfig, corpus: dict[str, Document], rows: list[dict[str, Any]],
+                resources: dict[str, Path]) -> Run:
     """Every passage's BM25 score for every query (the positive's score is needed even when it
     ranks outside the window)."""
     from synthir.evaluate import bm25_search
 
-    return bm25_search(cfg.bm25, corpus, queries, top_k=len(corpus))
+    return bm25_search(cfg.bm25, corpus, _queries(rows), top_k=len(corpus))
 
 
-def dense_scores(cfg: SubsetConfig, corpus: dict[str, Document], queries: dict[str, Query],
-                 dense_dirs: tuple[Path, Path] | None) -> Run:
+def dense_scores(cfg: SubsetConfig, corpus: dict[str, Document], rows: list[dict[str, Any]],
+                 resources: dict[str, Path]) -> Run:
     """Every passage's cosine score under the negatives' encoder: its corpus index (the one
     evaluation builds, reused) and its query route."""
     from synthir.evaluate import dense_search, load_encoder, load_index
 
-    assert cfg.dense is not None and dense_dirs is not None, "dense mining needs the encoder and its index"
-    model_dir, index_dir = dense_dirs
-    doc_ids, emb = load_index(index_dir, cfg.dense)
+    assert cfg.dense is not None, "dense mining needs the encoder's evaluation settings"
+    doc_ids, emb = load_index(resources["index"], cfg.dense)
     if doc_ids != list(corpus):
-        raise ValueError(f"{index_dir}: document ids differ from the training corpus")
-    model = load_encoder(model_dir, cfg.dense.max_seq_length, cfg.dense.dtype)
-    return dense_search(model, doc_ids, emb, queries, cfg.dense, top_k=len(corpus))
+        raise ValueError(f"{resources['index']}: document ids differ from the training corpus")
+    model = load_encoder(resources["encoder"], cfg.dense.max_seq_length, cfg.dense.dtype)
+    return dense_search(model, doc_ids, emb, _queries(rows), cfg.dense, top_k=len(corpus))
 
 
-Miner = Callable[[SubsetConfig, dict[str, Document], dict[str, Query], tuple[Path, Path] | None], Run]
+def ce_scores(cfg: SubsetConfig, corpus: dict[str, Document], rows: list[dict[str, Any]],
+              resources: dict[str, Path]) -> Run:
+    """BM25's top ``rank_window[1]`` candidates and the positive, re-scored by the reranker
+    (synthir.rerank): ranks and the guard then use the cross-encoder's probabilities."""
+    from synthir.evaluate import bm25_search
+    from synthir.rerank import rerank
+
+    assert cfg.negatives is not None and cfg.negatives.rank_window is not None and cfg.reranker_max_length
+    first = bm25_search(cfg.bm25, corpus, _queries(rows), top_k=cfg.negatives.rank_window[1])
+    candidates = {r["query_id"]: sorted({*first.get(r["query_id"], {}), r["positive_id"]}) for r in rows}
+    return rerank(resources["reranker"], corpus, {r["query_id"]: r["query"] for r in rows}, candidates,
+                  cfg.reranker_max_length)
+
+
+Miner = Callable[[SubsetConfig, dict[str, Document], list[dict[str, Any]], dict[str, Path]], Run]
 
 #: mined negative source -> scorer; these plus "llm" (LLMNegative) are the schema's enum.
-MINERS: dict[str, Miner] = {"bm25": bm25_scores, "dense": dense_scores}
+MINERS: dict[str, Miner] = {"bm25": bm25_scores, "dense": dense_scores, "ce": ce_scores}
 SOURCES = (*MINERS, "llm")
 
 
@@ -78,15 +95,14 @@ def pick_negative(scores: dict[str, float], positive_id: str, cfg: NegativesConf
 
 
 def add_negatives(rows: list[dict[str, Any]], corpus: dict[str, Document], cfg: SubsetConfig,
-                  dense_dirs: tuple[Path, Path] | None = None) -> dict[str, Any]:
+                  resources: dict[str, Path] | None = None) -> dict[str, Any]:
     """Give every row ``negative_id`` and ``negative`` (in place); return counts for meta.json.
     Rows that already carry an LLM-written ``negative`` keep it."""
     neg = cfg.negatives
     assert neg is not None
     scores: Run = {}
     if neg.source in MINERS:
-        queries = {r["query_id"]: Query(r["query_id"], r["query"]) for r in rows}
-        scores = MINERS[neg.source](cfg, corpus, queries, dense_dirs)
+        scores = MINERS[neg.source](cfg, corpus, rows, resources or {})
     rng = random.Random(cfg.seed)
     doc_ids = sorted(corpus)
     origin: Counter[str] = Counter()

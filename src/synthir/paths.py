@@ -38,6 +38,8 @@ LAYOUT: dict[str, tuple[str, tuple[str, ...]]] = {
     "raw": ("data/raw", ("dataset",)),
     "prepared": ("data/prepared", ("model",)),
     "index": ("data/index", ("eval", "base")),
+    # a cross-encoder trained on a dataset's labelled split, for `ce` hard negatives
+    "reranker": ("data/synthetic", ("model", "dataset")),
     "pool": ("data/synthetic", ("dataset", "augmenter", "strategy")),
     "subset": ("data/synthetic", ("dataset", "augmenter", "strategy", "scale")),
     "model": ("models", ("dataset", "augmenter", "strategy", "scale", "base", "seed")),

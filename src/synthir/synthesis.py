@@ -167,10 +167,10 @@ def _human_rows(cfg: SubsetConfig, dataset_dir: Path, corpus: dict[str, Document
 
 
 def subset_scale(cfg: SubsetConfig, pool_dir: Path, dataset_dir: Path, scale: int, out_path: Path,
-                 dense_dirs: tuple[Path, Path] | None = None) -> dict[str, Any]:
+                 resources: dict[str, Path] | None = None) -> dict[str, Any]:
     """The first ``scale`` accepted examples of the pool (nested: 100 is a prefix of 300),
     ``human_fraction`` of them replaced by human labels, with a hard negative each when the
-    strategy asks for them.
+    strategy asks for them (``resources``: the miner's model folders, by role).
 
     The cost of the subset is what producing it cost: every response up to and including its
     last synthetic example, rejected ones too, and their follow-up calls."""
@@ -196,7 +196,7 @@ def subset_scale(cfg: SubsetConfig, pool_dir: Path, dataset_dir: Path, scale: in
     if len(rows) < n_synthetic:
         raise PoolTooSmallError(f"{pool_dir}: holds {len(rows)} accepted examples, scale {scale} asked")
     rows += _human_rows(cfg, dataset_dir, corpus, n_human, multi) if n_human else []
-    negatives = add_negatives(rows, corpus, cfg, dense_dirs) if cfg.negatives else None
+    negatives = add_negatives(rows, corpus, cfg, resources) if cfg.negatives else None
     io.write_jsonl(out_path, rows)
     cost["generation_seconds"] = round(cost["generation_seconds"], 3)
     positives = [r["positive_id"] for r in rows]

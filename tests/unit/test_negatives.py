@@ -20,7 +20,8 @@ def mined(source="bm25", window=(1, 3), ratio=1.0, encoder=None):
 
 
 def subset_cfg(neg, dense=None):
-    return SubsetConfig(negatives=neg, bm25=BM25, dense=dense, human_fraction=0.0, train_split="test", seed=0)
+    return SubsetConfig(negatives=neg, bm25=BM25, dense=dense, reranker_max_length=None, human_fraction=0.0,
+                        train_split="test", seed=0)
 
 
 def test_pick_takes_the_best_ranked_candidate_inside_the_window():
@@ -56,7 +57,7 @@ def test_dense_mining_searches_the_encoders_index(tiny_collection, tmp_path, pac
                                                                  "passage_prefix": ""}})
     rows = [{"query_id": "s1", "query": "heart attack prevention", "positive_id": "d1"}]
     stats = add_negatives(rows, corpus, subset_cfg(mined("dense", (1, 3), 1.0, "minilm"), enc),
-                          (packaged_minilm, tmp_path / "index"))
+                          {"encoder": packaged_minilm, "index": tmp_path / "index"})
     # cosine ranks the cholesterol passage above the sleep one for a cardiology query
     assert rows[0]["negative_id"] == "d2"
     assert stats["origin"] == {"dense": 1} and stats["encoder"] == "minilm"
@@ -84,3 +85,25 @@ def test_rows_with_llm_negatives_keep_them_and_the_rest_fall_back(tiny_collectio
     assert rows[0]["negative"] == "written by the LLM"
     assert rows[1]["negative_id"] in {"d1", "d3"}
     assert stats["origin"] == {"llm": 1, "random_fallback": 1}
+
+
+def test_ce_mining_rescores_bm25_candidates_with_a_trained_cross_encoder(tiny_collection, tmp_path, packaged_minilm):
+    from synthir.config import RerankerConfig
+    from synthir.rerank import train_reranker, training_pairs
+
+    with open(tiny_collection / "corpus.jsonl", "a") as f:
+        f.write('{"_id": "d4", "title": "", "text": "Aspirin and heart attack risk in older adults."}\n')
+    rcfg = RerankerConfig(encoder="minilm", train_split="test", bm25=BM25, negatives_per_query=1, epochs=1,
+                          batch_size=4, learning_rate=2e-5, max_length=32, seed=0)
+    pairs = training_pairs(rcfg, tiny_collection)
+    # 3 labelled pairs; one BM25 negative for q1 (d4), none for q2 (BM25 finds only its positive)
+    assert sorted(p[2] for p in pairs) == [0.0, 1.0, 1.0, 1.0]
+    meta = train_reranker(rcfg, packaged_minilm, tiny_collection, tmp_path / "ce", threads=1)
+    assert meta["steps"] == 1 and meta["loss"] == "BinaryCrossEntropyLoss"
+    corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
+    rows = [{"query_id": "s1", "query": "aspirin heart attack", "positive_id": "d1"}]
+    cfg = SubsetConfig(negatives=mined("ce", (1, 3), 1.0, "minilm"), bm25=BM25, dense=None, reranker_max_length=32,
+                       human_fraction=0.0, train_split="test", seed=0)
+    stats = add_negatives(rows, corpus, cfg, {"reranker": tmp_path / "ce"})
+    assert rows[0]["negative_id"] == "d4"  # the only other BM25 candidate, scored by the cross-encoder
+    assert stats["origin"] == {"ce": 1}

@@ -58,12 +58,14 @@ def test_objectives_follow_the_data_shape(study):
 def test_negative_sources_share_the_queries_and_record_their_origin(study):
     work, _ = study
     queries = {}
-    for strategy in ["qgen", "qgen+dense", "qgen+llm-q", "qgen+llm-qp"]:
+    for strategy in ["qgen", "qgen+dense", "qgen+ce", "qgen+llm-q", "qgen+llm-qp"]:
         (path,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/scale~16/train.jsonl")
         queries[strategy] = [r["query"] for r in io.read_jsonl(path)]
     assert len({tuple(q) for q in queries.values()}) == 1  # same queries, different negatives
     dense = subset_meta(work, "qgen+dense")["negatives"]
     assert sum(dense["origin"].values()) == 16 and dense["origin"].get("dense", 0) > 0
+    ce = subset_meta(work, "qgen+ce")["negatives"]
+    assert sum(ce["origin"].values()) == 16 and ce["origin"].get("ce", 0) > 0
     for strategy in ["qgen+llm-q", "qgen+llm-qp"]:
         neg = subset_meta(work, strategy)["negatives"]
         assert neg["origin"].get("llm", 0) > 0 and sum(neg["origin"].values()) == 16
