@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # the CPU build of torch: a local wheel directory if pip is configured with one, else PyTorch's index
-links="$(python3 -m pip config get global.find-links 2>/dev/null || true)"
+# (PIP_FIND_LINKS first: inside an activated uv venv, python3 has no pip to ask)
+links="${PIP_FIND_LINKS:-$(python3 -m pip config get global.find-links 2>/dev/null || true)}"
 if [ -n "$links" ]; then export UV_FIND_LINKS="$links"; else
     export UV_EXTRA_INDEX_URL="https://download.pytorch.org/whl/cpu" UV_INDEX_STRATEGY="unsafe-best-match"; fi
 if [ ! -x .venv-vllm/bin/python ]; then
