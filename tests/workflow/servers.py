@@ -50,7 +50,8 @@ def serve(cmd: list[str], probe: str, log: Path, env: dict[str, str] | None = No
             time.sleep(0.2)
         yield
     finally:
-        os.killpg(proc.pid, 15)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited already
+            os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
 
 

