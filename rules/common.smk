@@ -11,6 +11,8 @@ C.validate_params(config)
 
 CELLS = C.study_cells(config)
 EVALS = config["study"]["eval_datasets"]
+# Reports directory of this study: configs/*.yaml write their own, never over the default's.
+REPORTS = config["study"]["reports"]
 # CPU-heavy jobs (generation, training, encoding) ask for all but one of the cores Snakemake
 # was given, so with -j8 on a small machine they run one at a time (light jobs beside them)
 # instead of oversubscribing; the CLI caps torch's threads at the machine's core count.

@@ -5,12 +5,12 @@ rule aggregate_metrics:
         stats=lambda w: [p for p in get_all_synthetic(w) if p.endswith("stats.json")],
         code=code("report.py", "paths.py"),
     output:
-        csv="reports/scaling.csv",
-        png="reports/scaling.png",
+        csv=f"{REPORTS}/scaling.csv",
+        png=f"{REPORTS}/scaling.png",
     conda:
         "../envs/synthir.yaml"
     log:
-        "logs/aggregate_metrics/reports.log",
+        f"logs/aggregate_metrics/{REPORTS}.log",
     shell:
         "python -m synthir aggregate --metrics {input.metrics} --csv {output.csv} "
         "--png {output.png} 2> {log}"
@@ -22,13 +22,13 @@ rule summarise:
         scaling=rules.aggregate_metrics.output.csv,
         code=code("summary.py", "claims.py", "report.py", "paths.py"),
     output:
-        csv="reports/summary.csv",
-        png="reports/summary.png",
-        claims="reports/claims.md",
+        csv=f"{REPORTS}/summary.csv",
+        png=f"{REPORTS}/summary.png",
+        claims=f"{REPORTS}/claims.md",
     conda:
         "../envs/synthir.yaml"
     log:
-        "logs/summarise/reports.log",
+        f"logs/summarise/{REPORTS}.log",
     shell:
         "python -m synthir summary --metrics {input.metrics} --scaling {input.scaling} --csv {output.csv} "
         "--png {output.png} --claims {output.claims} 2> {log}"
@@ -42,11 +42,11 @@ rule track_runs:
         metrics=get_all_metrics,
         code=code("track.py", "paths.py"),
     output:
-        receipt="reports/mlflow_runs.json",
+        receipt=f"{REPORTS}/mlflow_runs.json",
     conda:
         "../envs/synthir.yaml"
     log:
-        "logs/track_runs/reports.log",
+        f"logs/track_runs/{REPORTS}.log",
     params:
         store=tracking_store(),
     shell:

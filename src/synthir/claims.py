@@ -31,8 +31,12 @@ def _table(d: pd.DataFrame, extra: list[str] | None = None) -> list[str]:
 
 
 def _missing(what: str, config: str = "configs/strategies.yaml") -> list[str]:
-    run = "snakemake -j8 reports/claims.md" + (f" --configfile {config}" if config else "")
-    return [f"Not measured in this study ({what}); the configuration that measures it: `{run}`."]
+    if not config:
+        return [f"Not measured in this study ({what}); the default study measures it: "
+                "`snakemake -j8 reports/claims.md`."]
+    run = f"snakemake -j8 --configfile {config}"
+    return [f"Not measured in this study ({what}); the configuration that measures it: `{run}` "
+            "(its reports go to the directory its `study.reports` names)."]
 
 
 def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame) -> str:

@@ -53,3 +53,19 @@ def test_invalid_params_fail_before_planning_and_name_the_key(tmp_path):
     assert r.returncode != 0
     assert "training.batch_size: 'big' is not of type 'integer'" in r.stderr + r.stdout
     assert not (tmp_path / "data").exists()
+
+
+def test_documented_configs_are_valid_and_write_their_own_reports(tmp_path):
+    # Running a documented configuration must never overwrite the default study's reports
+    # (DVC versions those): each names its own directory and its dry run plans into it.
+    for item in ("Snakefile", "rules", "src", "params.yaml", "configs"):
+        src = ROOT / item
+        (tmp_path / item).symlink_to(src, target_is_directory=src.is_dir())
+    seen = {"reports"}
+    for config in sorted((ROOT / "configs").glob("*.yaml")):
+        reports = yaml.safe_load(config.read_text())["study"]["reports"]
+        assert reports not in seen, f"{config.name}: study.reports {reports!r} is taken"
+        seen.add(reports)
+        r = run("-n", f"{reports}/summary.csv", "--configfile", f"configs/{config.name}", cwd=tmp_path)
+        assert r.returncode == 0, f"{config.name}: {r.stderr[-2000:]}"
+        assert f"{reports}/summary.csv" in r.stdout + r.stderr
