@@ -68,9 +68,9 @@ def get_parent_encoder(wildcards):
 
 
 def strategy_code(strategy):
-    """The strategy's module, its prompt and the follow-up prompts (judge, LLM negative)."""
+    """The strategy's module, its prompt and the other prompts (pseudo-answer, judge, LLM negative)."""
     st = config["strategies"][strategy]
-    prompts = [st["prompt"], st["filters"]["judge"], (st["negatives"] or {}).get("prompt")]
+    prompts = [st["prompt"], st["pseudo_answer"], st["filters"]["judge"], (st["negatives"] or {}).get("prompt")]
     return [f"strategies/{st['kind'].replace('-', '_')}.py", *(f"prompts/{p}.json" for p in prompts if p)]
 
 

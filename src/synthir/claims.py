@@ -67,16 +67,16 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame) -> str:
     section("DAGR: augmentation helps weakly pre-trained retrievers most",
             "the gain is larger for a weak base than for a retrieval-tuned one.",
             _table(augs) if augs["base"].nunique() >= 2 else _missing("one base only", ""))
-    neg = ["qgen", "qgen+bm25", "qgen+dense", "qgen+llm-q", "qgen+llm-qp"]
+    neg = ["qgen", "qgen+bm25", "qgen+dense", "qgen+ce", "qgen+llm-q", "qgen+llm-qp"]
     section("Don't Retrieve, Generate (2504.21015): LLM-written vs mined hard negatives",
-            "negatives the LLM writes from the query compete with BM25/dense-mined ones; conditioned "
+            "negatives the LLM writes from the query compete with BM25/dense/cross-encoder-mined ones; conditioned "
             "on query and positive they lose to mined ones (later versions). Same queries in every row.",
             _table(_gains(summary, neg)) if _gains(summary, neg)["strategy"].nunique() >= 3 else _missing("negative sources"))
-    util = _gains(summary, ["utility", "utility+human20"])
+    util = _gains(summary, ["utility", "utility+human20", "utility+answer"])
     section("Utility-focused annotation (2504.05220): LLM labels, and 20% human labels",
             "20% human labels match full human labelling in-domain; LLM labels alone generalise better "
-            "out of domain. Trained with Disj-InfoNCE.",
-            _table(util) if util["strategy"].nunique() == 2 else _missing("utility strategies"))
+            "out of domain. Trained with Disj-InfoNCE; utility+answer selects after a drafted pseudo-answer.",
+            _table(util) if util["strategy"].nunique() >= 2 else _missing("utility strategies"))
     q = scaling[(scaling["scale"] > 0) & scaling["strategy"].isin(["qgen", "rag-qgen"])]
     q = q.drop_duplicates(["augmenter", "strategy", "scale"])
     section("SynthesizRR (2405.10040): retrieval-augmented synthesis is more diverse",

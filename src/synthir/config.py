@@ -120,6 +120,8 @@ def _strategy_problems(p: dict[str, Any], alias: str, st: dict[str, Any]) -> lis
         out.append(f"{where}.retrieve_k: {st['kind']} retrieves passages per seed; set at least 1")
     if st["kind"] not in RETRIEVING_KINDS and st["retrieve_k"] != 0:
         out.append(f"{where}.retrieve_k: {st['kind']} retrieves nothing; set 0")
+    if st["pseudo_answer"] is not None and st["kind"] != "utility":
+        out.append(f"{where}.pseudo_answer: only utility drafts an answer before selecting; set null")
     if st["kind"] not in SEED_KINDS and st["seed_queries"] is not None:
         out.append(f"{where}.seed_queries: {st['kind']} uses no seed queries; set null")
     neg = st["negatives"]
@@ -332,6 +334,7 @@ class StrategyConfig:
     seed_queries: int | None  # seed-based kinds: labelled seed queries used (null: all)
     budget: int | None  # most generation calls for the pool (null: unbounded)
     retrieve_k: int  # utility / rag-qgen: passages BM25 retrieves per seed
+    pseudo_answer: str | None  # utility: prompt of a drafted answer shown to the selection (null: off)
     human_fraction: float  # share of each subset taken from human labels (train qrels)
     max_new_tokens: int | None  # overrides the LLM's decoding.max_new_tokens (null: keep it)
     shard_size: int

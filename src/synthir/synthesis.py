@@ -67,7 +67,9 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
         bm25=index,
     )
     strategy = STRATEGIES[st.kind](st, inputs)
-    follow_ups = _follow_ups(cfg, corpus)
+    # a strategy with a second call of its own (utility's selection after a pseudo-answer)
+    # lists it as `follow_ups`; it runs before the judge and the LLM negative
+    follow_ups = [*getattr(strategy, "follow_ups", []), *_follow_ups(cfg, corpus)]
     backend = make_backend(cfg.llm, model_dir)  # type: ignore[arg-type]
     cache = LLMCache(Path(cfg.cache_dir) / "llm")
     decoding = cfg.llm.decoding if st.max_new_tokens is None else replace(cfg.llm.decoding, max_new_tokens=st.max_new_tokens)

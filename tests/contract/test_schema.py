@@ -105,5 +105,5 @@ def test_every_kind_has_its_module_and_every_named_prompt_exists(params):
     for path in ["params.yaml", "tests/config/params.yaml", "tests/config/strategies.yaml"]:
         for alias, st in load(path).get("strategies", {}).items():
             # overlay entries (tests/config/strategies.yaml) name only what they change
-            for name in [st.get("prompt"), st.get("filters", {}).get("judge"), (st.get("negatives") or {}).get("prompt")]:
+            for name in [st.get("prompt"), st.get("pseudo_answer"), st.get("filters", {}).get("judge"), (st.get("negatives") or {}).get("prompt")]:
                 assert name is None or (src / "prompts" / f"{name}.json").is_file(), f"{path}: {alias} -> {name}"

@@ -29,7 +29,8 @@ def make(kind, collection, **overrides):
         bm25=BM25Index(BM25, corpus),
     )
     cfg = StrategyConfig(name=kind, kind=kind, prompt=kind, seed=0, n_examples=0, passage_words=5,
-                         seed_queries=None, budget=None, retrieve_k=0, human_fraction=0.0, max_new_tokens=None,
+                         seed_queries=None, budget=None, retrieve_k=0, pseudo_answer=None, human_fraction=0.0,
+                         max_new_tokens=None,
                          shard_size=10, negatives=None,
                          filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8, round_trip_top_k=None,
                                          judge=None))
@@ -175,6 +176,29 @@ def test_utility_lists_bm25_candidates_and_keeps_several_positives(tiny_collecti
     rec = util.parse(q1, "2, 1")
     assert rec["positive_ids"] == q1.payload["candidate_ids"][::-1] and rec["positive_id"] == rec["positive_ids"][0]
     assert rec["human_positive_ids"] == ["d1"]  # the labelled one among the candidates
+
+
+def test_utility_with_a_pseudo_answer_drafts_first_then_selects_with_the_draft_in_view(tiny_collection):
+    add_unlabelled(tiny_collection)
+    util = make("utility", tiny_collection, retrieve_k=2, passage_words=20, prompt="utility-answer",
+                pseudo_answer="pseudo-answer")
+    q1 = next(r for r in util.requests() if r.payload["seed_query_id"] == "q1")
+    assert "does aspirin prevent heart attacks" in q1.prompt[-1].content and "[1] " not in q1.prompt[-1].content
+    with pytest.raises(Rejected, match="answer_too_short"):
+        util.parse(q1, "Yes.")
+    rec = util.parse(q1, "  Yes, low-dose aspirin\n lowers the risk. ")
+    assert rec["pseudo_answer"] == "Yes, low-dose aspirin lowers the risk." and "positive_ids" not in rec
+    [selection] = util.follow_ups
+    second = selection.request(q1, rec)
+    assert "Draft answer (may be wrong): Yes, low-dose aspirin lowers the risk." in second.prompt[-1].content
+    assert "[2] " in second.prompt[-1].content and second.seed == q1.seed
+    selection.apply(rec, "2")
+    assert rec["positive_ids"] == [q1.payload["candidate_ids"][1]] and rec["human_positive_ids"] == ["d1"]
+    with pytest.raises(Rejected, match="none_useful"):
+        selection.apply(dict(rec), "none")
+    assert make("utility", tiny_collection, retrieve_k=2).follow_ups == []  # one call without it
+    with pytest.raises(ValueError, match="no {answer} slot"):
+        make("utility", tiny_collection, retrieve_k=2, pseudo_answer="pseudo-answer")  # prompt `utility`
 
 
 # ---------------------------------------------------------------------------------- rag-qgen

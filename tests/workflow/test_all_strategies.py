@@ -50,6 +50,7 @@ def test_every_strategy_is_a_row_of_the_report_with_its_statistics(study):
 def test_objectives_follow_the_data_shape(study):
     work, _ = study
     assert model_meta(work, "utility")["loss"] == "DisjInfoNCELoss"
+    assert model_meta(work, "utility+answer")["loss"] == "DisjInfoNCELoss"
     assert model_meta(work, "q2d")["loss"] == "SoftQELoss"
     assert model_meta(work, "qgen+llm-qp")["shape"] == "triplets"
     assert model_meta(work, "qgen")["shape"] == "pairs"
@@ -86,3 +87,14 @@ def test_filters_count_their_rejections(study):
     (pool,) = (work / "data" / "synthetic").glob("*/*/strategy~qgen+filtered/pool/meta.json")
     rejected = io.read_json(pool)["calls"]["rejected"]
     assert rejected.get("round_trip", 0) > 0, rejected
+
+
+def test_pseudo_answer_comes_first_and_the_selection_follows_it(study):
+    work, _ = study
+    (pool,) = (work / "data" / "synthetic").glob("*/*/strategy~utility+answer/pool/meta.json")
+    meta = io.read_json(pool)
+    assert meta["follow_up_calls"]["kinds"] == ["selection"]
+    assert meta["strategy"]["pseudo_answer_template"] == "pseudo-answer"
+    # every draft that parsed got its selection call; drafts and selections are both counted
+    assert 0 < meta["follow_up_calls"]["requests"] <= meta["calls"]["requests"]
+    assert subset_meta(work, "utility+answer")["cost"]["calls"] > 16

@@ -56,6 +56,9 @@ def truncate_words(text: str, n: int) -> str:
 
 
 class Strategy(Protocol):
+    """A strategy may also have ``follow_ups`` (a list of :class:`synthir.generate.FollowUp`):
+    second calls per accepted record that the engine runs before the configured ones."""
+
     def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None: ...
 
     def provenance(self) -> dict[str, Any]:
