@@ -42,7 +42,7 @@ def _missing(what: str, config: str = "configs/strategies.yaml") -> list[str]:
 def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame) -> str:
     out = ["# What this study measured, claim by claim", "", CAVEAT, "",
            f"Gains are nDCG@10 over the cell's own base at scale 0 (summary.csv); p: paired randomization "
-           "test on per-query scores; rows cite report cells by their keys (reports/scaling.csv).", ""]
+           "test on per-query scores; rows cite report cells by their keys (scaling.csv beside this file).", ""]
 
     def section(title: str, claim: str, body: list[str]) -> None:
         out.extend([f"## {title}", "", f"Claim: {claim}", "", *body, ""])
