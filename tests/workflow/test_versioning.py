@@ -115,6 +115,9 @@ def test_webdav_push_and_pull_round_trip_byte_identical(origin, tmp_path):
     assert {p: io.md5_file(dest / p) for p in committed} == committed
 
 
+# Slow (~2.5 min: regenerates, retrains and re-evaluates a cell): keeps the default suite under
+# its 15-minute limit; `pytest -m slow` and .ci/run run it.
+@pytest.mark.slow
 def test_exact_rebuild_of_a_deleted_cell(origin, tmp_path):
     """Delete a cell's synthetic data, model and results (and the LLM cache: a fresh clone has
     none), rebuild: the same bytes and the same metrics."""
