@@ -32,8 +32,9 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     llm_cfg = json.dumps(C.llm_slice(params, "smollm2-135m"))
     model = work / "smollm2"
-    subprocess.run([sys.executable, "-m", "synthir", "prepare-llm", "--config", llm_cfg, "--out", str(model)],
-                   check=True, env=_env(), capture_output=True)
+    prepared = subprocess.run([sys.executable, "-m", "synthir", "prepare-llm", "--config", llm_cfg,
+                               "--out", str(model)], env=_env(), capture_output=True, text=True)
+    assert prepared.returncode == 0, prepared.stderr[-5000:]
     port = free_port()
     cmd = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
            "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--dtype", "bfloat16",
