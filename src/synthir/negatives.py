@@ -25,7 +25,8 @@ from synthir.generate import Rejected, Request
 from synthir.io import Document, Query, Run
 from synthir.llm.base import Message
 from synthir.strategies.base import (
-    MIN_PASSAGE_WORDS, check_garbage, check_length, load_template, passage_text, truncate_words,
+    MIN_PASSAGE_WORDS, check_garbage, check_length, load_template, longest_common_run, passage_text, truncate_words,
+    words,
 )
 
 
@@ -134,10 +135,11 @@ class LLMNegative:
 
     name = "negative"
 
-    def __init__(self, prompt: str, corpus: dict[str, Document], passage_words: int) -> None:
+    def __init__(self, prompt: str, corpus: dict[str, Document], passage_words: int, max_copy_overlap: float) -> None:
         self.template, self.template_sha256 = load_template(prompt)
         self.corpus = corpus
         self.passage_words = passage_words
+        self.max_copy_overlap = max_copy_overlap  # the strategy's filter, applied to the negative
 
     def request(self, request: Request, record: dict[str, Any]) -> Request:
         positive = truncate_words(self.corpus[record["positive_id"]].full_text(), self.passage_words)
@@ -150,6 +152,13 @@ class LLMNegative:
         try:
             check_garbage(text)
             check_length(text, MIN_PASSAGE_WORDS // 2, 10_000)
+            # a small LLM often echoes the query (or the positive) as its "negative", alone or
+            # with more text after it: training would then push a query away from itself
+            neg = words(text)
+            for what, ref in (("query", record["query"]), ("positive", self.corpus[record["positive_id"]].full_text())):
+                other = words(ref)
+                if longest_common_run(neg, other) / max(1, min(len(neg), len(other))) >= self.max_copy_overlap:
+                    raise Rejected(f"copies_{what}")
         except Rejected as r:
             record["negative_status"] = r.reason
             return

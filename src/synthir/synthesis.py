@@ -43,7 +43,7 @@ def _follow_ups(cfg: GenerateConfig, corpus: dict[str, Document]) -> list[Follow
     neg = cfg.strategy.negatives
     if neg is not None and neg.source == "llm":
         assert neg.prompt is not None
-        out.append(LLMNegative(neg.prompt, corpus, cfg.strategy.passage_words))
+        out.append(LLMNegative(neg.prompt, corpus, cfg.strategy.passage_words, cfg.strategy.filters.max_copy_overlap))
     return out
 
 

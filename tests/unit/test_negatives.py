@@ -65,7 +65,7 @@ def test_dense_mining_searches_the_encoders_index(tiny_collection, tmp_path, pac
 
 def test_llm_negative_keeps_good_text_and_flags_garbage(tiny_collection):
     corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
-    neg = LLMNegative("negative-qp", corpus, passage_words=10)
+    neg = LLMNegative("negative-qp", corpus, passage_words=10, max_copy_overlap=0.8)
     rec = {"query": "does aspirin prevent heart attacks", "positive_id": "d1"}
     req = neg.request(Request("d1", (), 7, {}), rec)
     assert req.seed == 7 and "Aspirin lowers" in req.prompt[-1].content and "aspirin prevent" in req.prompt[-1].content
@@ -74,6 +74,13 @@ def test_llm_negative_keeps_good_text_and_flags_garbage(tiny_collection):
     bad = {"query": rec["query"], "positive_id": "d1"}
     neg.apply(bad, "I'm sorry, I cannot help with that request.")
     assert "negative" not in bad and bad["negative_status"] == "refusal"
+    # SmolLM2 echoed the query as its negative for 186 of 300 SciFact queries: never a negative
+    echo = {"query": "does low dose aspirin prevent heart attacks in older adults", "positive_id": "d1"}
+    neg.apply(echo, "Does low dose aspirin prevent heart attacks in older adults?")
+    assert "negative" not in echo and echo["negative_status"] == "copies_query"
+    copy = {"query": rec["query"], "positive_id": "d1"}
+    neg.apply(copy, corpus["d1"].full_text())
+    assert "negative" not in copy and copy["negative_status"] == "copies_positive"
 
 
 def test_rows_with_llm_negatives_keep_them_and_the_rest_fall_back(tiny_collection):
