@@ -408,7 +408,8 @@ def llm_slice(params: dict[str, Any], alias: str) -> dict[str, Any]:
 
 
 def encoder_slice(params: dict[str, Any], alias: str) -> dict[str, Any]:
-    return {"alias": alias, **params["encoders"][alias]}
+    """The checkpoint of an encoder alias (its `training` overrides belong to train_slice)."""
+    return {"alias": alias, **{k: v for k, v in params["encoders"][alias].items() if k != "training"}}
 
 
 def generate_slice(
@@ -431,7 +432,12 @@ def _prefixes(params: dict[str, Any], base: str) -> dict[str, str]:
 
 
 def train_slice(params: dict[str, Any], base: str, seed: int) -> dict[str, Any]:
-    return {"base": base, "seed": int(seed), **params["training"], **_prefixes(params, base)}
+    """The study's `training` section, overridden by the base alias's own `training` (if any):
+    how a base alias is fine-tuned is part of the alias, so the equal-compute twin of a base
+    (same checkpoint, fixed max_steps) gets its own model paths instead of overwriting the
+    base's cells."""
+    own = params["encoders"][base].get("training", {})
+    return {"base": base, "seed": int(seed), **params["training"], **own, **_prefixes(params, base)}
 
 
 def eval_slice(params: dict[str, Any], eval_dataset: str, base: str) -> dict[str, Any]:

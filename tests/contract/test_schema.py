@@ -69,6 +69,10 @@ def test_study_grid_is_the_product_minus_exclusions(params):
     (lambda p: p["llms"]["qwen25-05b"].update(backend="ollama"), r"llms.qwen25-05b.backend: 'ollama' is not one of"),
     (lambda p: p["datasets"]["cisi"].update(md5="xyz"), r"datasets.cisi.md5"),
     (lambda p: p["encoders"]["minilm-l6-scratch"]["derive"].update({"from": "nope"}), r"derive.from: unknown encoder 'nope'"),
+    (lambda p: p["encoders"]["minilm-l6"].update(training={"max_step": 10}),
+     r"encoders.minilm-l6.training: unknown key .*'max_step' was unexpected"),
+    (lambda p: p["encoders"]["minilm-l6"].update(training={"max_steps": 0}),
+     r"encoders.minilm-l6.training.max_steps: 0 is less than the minimum of 1"),
 ])
 def test_invalid_params_name_the_key(params, mutate, message):
     bad = copy.deepcopy(params)
@@ -84,6 +88,18 @@ def test_from_json_rejects_unknown_and_missing_keys(params):
         C.from_json(C.TrainConfig, {**good, "lr": 1})
     with pytest.raises(C.ConfigError, match="missing keys"):
         C.from_json(C.TrainConfig, {k: v for k, v in good.items() if k != "seed"})
+
+
+def test_a_base_alias_overrides_training_but_not_its_checkpoint(params):
+    """The equal-compute twin of a base: same checkpoint, fixed optimizer steps."""
+    p = copy.deepcopy(params)
+    p["encoders"]["minilm-l6-10steps"] = {**p["encoders"]["minilm-l6"], "training": {"max_steps": 10}}
+    C.validate_params(p)
+    twin = C.from_json(C.TrainConfig, C.train_slice(p, "minilm-l6-10steps", 0))
+    assert twin.max_steps == 10 and twin.epochs == p["training"]["epochs"]
+    assert C.from_json(C.TrainConfig, C.train_slice(p, "minilm-l6", 0)).max_steps is None
+    checkpoint = C.encoder_slice(p, "minilm-l6-10steps")
+    assert "training" not in checkpoint and C.from_json(C.EncoderConfig, checkpoint).pypi is not None
 
 
 def test_every_job_slice_builds_its_dataclass(params):
