@@ -95,6 +95,7 @@ def call_cached(
         chunk = requests[start : start + batch_size]
         keys = [cache_key(identity, backend.render(r.prompt), dec, r.seed) for r in chunk]
         entries = [cache.get(k) for k in keys]
+        hits = [e is not None for e in entries]
         if any(e is None for e in entries):
             t0 = time.perf_counter()
             outs = backend.generate([r.prompt for r in chunk], decoding, [r.seed for r in chunk])
@@ -109,15 +110,17 @@ def call_cached(
                     cache.put(key, entry)
                     entries[i] = entry
                     stats.llm_calls += 1
-        for r, key, entry in zip(chunk, keys, entries):
+        # counted per yielded response: a consumer may stop mid-chunk or never exhaust this
+        # generator (zip with a shorter list), so nothing is left for after the loop
+        for r, key, entry, hit in zip(chunk, keys, entries, hits):
             assert entry is not None
             stats.requests += 1
+            stats.cached += hit
             stats.prompt_tokens += entry["prompt_tokens"]
             stats.completion_tokens += entry["completion_tokens"]
             stats.generation_seconds += entry["seconds"]
             bar.update(1)
             yield r, entry, key
-    stats.cached = stats.requests - stats.llm_calls
     bar.close()
 
 

@@ -110,6 +110,10 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
                     f.apply(rec, entry["text"])
                 except Rejected as r:
                     rec["status"] = r.reason
+                # a follow-up that keeps the example but drops its own output (an LLM negative
+                # that copies the query falls back to a random one) says why in <name>_status
+                if (reason := rec.get(f"{f.name}_status")) is not None:
+                    follow_stats.rejected[reason] += 1
         # the whole chunk is kept, past max_scale too: those calls were made, and subsets are
         # prefixes, so they cost nothing downstream
         for _, rec, secs in chunk:

@@ -70,6 +70,11 @@ def test_negative_sources_share_the_queries_and_record_their_origin(study):
     for strategy in ["qgen+llm-q", "qgen+llm-qp"]:
         neg = subset_meta(work, strategy)["negatives"]
         assert neg["origin"].get("llm", 0) > 0 and sum(neg["origin"].values()) == 16
+        # every fallback of the subset is a rejection counted, by reason, in its pool's meta
+        (pool,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/pool/meta.json")
+        follow = io.read_json(pool)["follow_up_calls"]
+        assert sum(follow["rejected"].values()) >= neg["origin"].get("random_fallback", 0)
+        assert follow["cached"] + follow["llm_calls"] == follow["requests"]
         # the follow-up calls are part of the cost: one negative per accepted query
         assert subset_meta(work, strategy)["cost"]["calls"] > subset_meta(work, "qgen")["cost"]["calls"]
 
