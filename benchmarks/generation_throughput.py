@@ -2,7 +2,8 @@
 
 The same qgen prompts (SciFact passages, the default study's prompt and decoding) go through
   * naive: one prompt at a time through ``model.generate`` (InPars' default loop),
-  * transformers: synthir's backend (left-padded batches of ``batch_size``, bf16),
+  * transformers: synthir's backend (batches of ``batch_size``, bf16, the batch's shared prompt
+    prefix run once), and the same batches with plain left padding, to show what sharing adds,
   * openai: synthir's HTTP backend, if ``--openai-url`` names a running OpenAI-compatible server,
   * vllm: synthir's offline vLLM backend, if vllm is importable (GPU environments).
 Prints prompts/s, completion tokens/s and the ratio to the naive loop, plus how often the
@@ -26,7 +27,7 @@ import yaml
 
 from synthir import config as C
 from synthir import io, paths
-from synthir.llm.hf import TransformersBackend, render_local
+from synthir.llm.hf import TransformersBackend, generate_tokens, render_local
 from synthir.strategies import STRATEGIES, StrategyInputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +62,20 @@ def batched(backend, prompts: list, decoding, batch_size: int) -> tuple[float, l
         outs = backend.generate(chunk, decoding, list(range(i, i + len(chunk))))
         texts += [o.text for o in outs]
         tokens += sum(o.completion_tokens for o in outs)
+    return time.perf_counter() - start, texts, tokens
+
+
+def left_padded(backend: TransformersBackend, prompts: list, decoding, batch_size: int) -> tuple[float, list[str], int]:
+    """Batches as synthir forms them, every prompt run in full (no shared prefix)."""
+    tok = backend.tokenizer
+    texts, tokens = [], 0
+    start = time.perf_counter()
+    for i in range(0, len(prompts), batch_size):
+        ids = [tok(backend.render(p), add_special_tokens=False).input_ids for p in prompts[i:i + batch_size]]
+        for new in generate_tokens(backend._model, ids, tok.pad_token_id, decoding, share_prefix=False):
+            n = next((j for j, t in enumerate(new) if t in {tok.eos_token_id, tok.pad_token_id}), len(new))
+            texts.append(tok.decode(new[:n], skip_special_tokens=True))
+            tokens += n
     return time.perf_counter() - start, texts, tokens
 
 
@@ -100,6 +115,8 @@ def main() -> None:
     size = a.batch_size or cfg.llm.batch_size
     seconds, texts, tokens = batched(backend, prompts, dec, size)
     rows.append((f"synthir transformers (batch {size})", seconds, tokens, texts))
+    seconds, texts, tokens = left_padded(backend, prompts, dec, size)
+    rows.append((f"  same batches, left padding only", seconds, tokens, texts))
     if a.openai_url:
         from synthir.llm.http import OpenAIBackend
 
