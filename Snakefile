@@ -58,3 +58,4 @@ rule all_models:
 rule all_results:
     input:
         get_all_metrics,
+        get_all_leakage,

@@ -33,6 +33,7 @@ INDEX = paths.family_pattern("index")
 RERANKER = paths.family_pattern("reranker")
 POOL = paths.family_pattern("pool")
 SUBSET = paths.family_pattern("subset")
+LEAKAGE = paths.family_pattern("leakage")
 MODEL = paths.family_pattern("model")
 RESULT = paths.family_pattern("result")
 
@@ -166,3 +167,10 @@ def get_all_metrics(wildcards):
         for cell in CELLS
         for ev in EVALS
     ]
+
+
+def get_all_leakage(wildcards):
+    """leakage.json of every trained cell's training set on every eval dataset."""
+    return sorted(
+        {expand(rules.set_leakage.output.leakage, eval=ev, **cell.wildcards())[0] for cell in trained_cells() for ev in EVALS}
+    )

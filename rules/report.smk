@@ -3,6 +3,7 @@ rule aggregate_metrics:
         metrics=get_all_metrics,
         # read by path from each trained cell's metrics (synthir.report), declared here
         stats=lambda w: [p for p in get_all_synthetic(w) if p.endswith("stats.json")],
+        leakage=get_all_leakage,
         code=code("report.py", "paths.py"),
     output:
         csv=f"{REPORTS}/scaling.csv",

@@ -93,7 +93,6 @@ rule set_stats:
     input:
         train=rules.subset_scale.output.train,
         corpus=rules.fetch_dataset.output.corpus,
-        evals=lambda w: expand(rules.fetch_dataset.output.corpus, dataset=EVALS),
         encoder=expand(PREPARED, model=config["quality"]["encoder"]),
         code=code("stats.py", "evaluate.py"),
     output:
@@ -105,8 +104,29 @@ rule set_stats:
     params:
         cfg=lambda w: as_json(C.stats_slice(config, w.dataset)),
         dataset=lambda w, input: dataset_dir(input.corpus),
-        evals=lambda w, input: " ".join(dataset_dir(c) for c in input.evals),
     threads: HEAVY
     shell:
         "python -m synthir stats --config {params.cfg:q} --train {input.train} --dataset {params.dataset} "
-        "--evals {params.evals} --encoder {input.encoder} --out {output.stats} --threads {threads} 2> {log}"
+        "--encoder {input.encoder} --out {output.stats} --threads {threads} 2> {log}"
+
+
+# Leakage depends on the eval dataset as well as the set, so it lives at the level of results/
+# that all bases and seeds of the set share: a study evaluating elsewhere adds files, never
+# rewrites one another study made.
+rule set_leakage:
+    input:
+        train=rules.subset_scale.output.train,
+        corpus=get_eval_corpus,
+        code=code("stats.py", "evaluate.py"),
+    output:
+        leakage=f"{LEAKAGE}/leakage.json",
+    conda:
+        "../envs/synthir.yaml"
+    log:
+        log_for("set_leakage", LEAKAGE),
+    params:
+        cfg=lambda w: as_json(C.leakage_slice(config, w.eval)),
+        dataset=lambda w, input: dataset_dir(input.corpus[0]),
+    shell:
+        "python -m synthir leakage --config {params.cfg:q} --train {input.train} --dataset {params.dataset} "
+        "--out {output.leakage} 2> {log}"

@@ -136,12 +136,20 @@ def cmd_stats(a: argparse.Namespace) -> None:
 
     torch.set_num_threads(_threads(a.threads))
     cfg = C.from_json(C.StatsConfig, a.config)
-    evals = [Path(d) for d in a.evals]
-    result = set_stats(cfg, Path(a.train), Path(a.dataset), evals, Path(a.encoder), _threads(a.threads))
+    result = set_stats(cfg, Path(a.train), Path(a.dataset), Path(a.encoder), _threads(a.threads))
     provenance.write_meta(Path(a.out), kind="set_stats", config=json.loads(a.config),
-                          inputs={"train": Path(a.train), "encoder": Path(a.encoder) / "meta.json",
-                                  **{f"eval_{d.name}": d / "meta.json" for d in evals}},
+                          inputs={"train": Path(a.train), "encoder": Path(a.encoder) / "meta.json"},
                           outputs={}, stats=result)
+
+
+def cmd_leakage(a: argparse.Namespace) -> None:
+    from synthir.stats import set_leakage
+
+    cfg = C.from_json(C.LeakageConfig, a.config)
+    result = set_leakage(cfg, Path(a.train), Path(a.dataset))
+    provenance.write_meta(Path(a.out), kind="leakage", config=json.loads(a.config),
+                          inputs={"train": Path(a.train), "eval": Path(a.dataset) / "meta.json"},
+                          outputs={}, **result)
 
 
 def cmd_train(a: argparse.Namespace) -> None:
@@ -288,8 +296,9 @@ def parser() -> argparse.ArgumentParser:
     _add(sub, "train-reranker", cmd_train_reranker, "fine-tune a cross-encoder on a labelled split", cfg,
          ("--encoder", req), ("--dataset", req), ("--out", req), threads)
     _add(sub, "stats", cmd_stats, "quality statistics of a training set", cfg, ("--train", req),
-         ("--dataset", req), ("--evals", {"nargs": "+", "required": True}), ("--encoder", req), ("--out", req),
-         threads)
+         ("--dataset", req), ("--encoder", req), ("--out", req), threads)
+    _add(sub, "leakage", cmd_leakage, "overlap of a training set with an eval dataset's test queries", cfg,
+         ("--train", req), ("--dataset", req), ("--out", req))
     _add(sub, "train", cmd_train, "fine-tune a retriever", cfg, ("--base", req), ("--train", req),
          ("--out", req), threads)
     _add(sub, "encode-corpus", cmd_encode_corpus, "encode an eval corpus with a base encoder", cfg,

@@ -503,16 +503,25 @@ def subset_slice(params: dict[str, Any], dataset: str, strategy: str) -> dict[st
 
 @dataclass(frozen=True)
 class StatsConfig:
-    """Quality statistics of a training set (see synthir.stats)."""
+    """Quality statistics of a training set (see synthir.stats). Nothing here depends on the
+    study around the set, so studies sharing a set share its stats.json."""
 
     encoder: EvalConfig  # embeds the queries for dispersion
-    leakage_ngram: int
     self_bleu_sample: int
-    eval_datasets: list[DatasetConfig]
 
 
 def stats_slice(params: dict[str, Any], dataset: str) -> dict[str, Any]:
     q = params["quality"]
-    return {"encoder": eval_slice(params, dataset, q["encoder"]), "leakage_ngram": q["leakage_ngram"],
-            "self_bleu_sample": q["self_bleu_sample"],
-            "eval_datasets": [dataset_slice(params, e) for e in params["study"]["eval_datasets"]]}
+    return {"encoder": eval_slice(params, dataset, q["encoder"]), "self_bleu_sample": q["self_bleu_sample"]}
+
+
+@dataclass(frozen=True)
+class LeakageConfig:
+    """Overlap of a training set with one eval dataset's test queries (see synthir.stats)."""
+
+    ngram: int
+    eval_dataset: DatasetConfig
+
+
+def leakage_slice(params: dict[str, Any], eval_dataset: str) -> dict[str, Any]:
+    return {"ngram": params["quality"]["leakage_ngram"], "eval_dataset": dataset_slice(params, eval_dataset)}

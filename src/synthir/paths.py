@@ -44,6 +44,8 @@ LAYOUT: dict[str, tuple[str, tuple[str, ...]]] = {
     "subset": ("data/synthetic", ("dataset", "augmenter", "strategy", "scale")),
     "model": ("models", ("dataset", "augmenter", "strategy", "scale", "base", "seed")),
     "result": ("results", ("eval", "dataset", "augmenter", "strategy", "scale", "base", "seed")),
+    # a training set's overlap with one eval dataset (synthir.stats), shared by its bases and seeds
+    "leakage": ("results", ("eval", "dataset", "augmenter", "strategy", "scale")),
 }
 
 _SEGMENT = re.compile(r"^(?P<name>[a-z]+)~(?P<value>[^/]+)$")

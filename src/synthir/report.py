@@ -38,12 +38,13 @@ def _row(metrics_path: Path) -> dict[str, Any]:
         subset = io.read_json(subset_dir / "meta.json")
         model = io.read_json(Path(paths.family_dir("model", **w), "meta.json"))
         stats = io.read_json(subset_dir / "stats.json")["stats"]
+        leaked = io.read_json(Path(paths.family_dir("leakage", **w), "leakage.json"))["leakage"]
         row.update(
             llm_calls=subset["cost"]["calls"], prompt_tokens=subset["cost"]["prompt_tokens"],
             completion_tokens=subset["cost"]["completion_tokens"],
             generation_seconds=subset["cost"]["generation_seconds"],
             training_seconds=model["training_seconds"], train_steps=model["steps"], loss=model["loss"],
-            human_rows=subset["human_rows"], leakage=stats.get(f"leakage_{w['eval']}"),
+            human_rows=subset["human_rows"], leakage=leaked,
             **{q: stats[q] for q in QUALITY if q in stats},
         )
     return row

@@ -1,8 +1,10 @@
 """Quality statistics of a synthetic training set: diversity, faithfulness, coverage, leakage.
 
-Computed on the rows a model is trained on (a scale subset), written to ``stats.json`` beside
-the set by their own job, so changing a statistic never retrains a model; the report joins
-them to every cell. Definitions:
+Computed on the rows a model is trained on (a scale subset) by their own jobs, so changing a
+statistic never retrains a model; the report joins them to every cell. ``stats.json`` beside the
+set holds what depends on the set alone; leakage, which depends on an eval dataset too, gets one
+``leakage.json`` per (set, eval dataset) under ``results/`` (so studies evaluating on different
+datasets share both and never rewrite each other's). Definitions:
 
 - ``distinct_1`` / ``distinct_2``: distinct word uni/bigrams over all n-grams of the queries
   (Li et al. 2016).
@@ -12,7 +14,7 @@ them to every cell. Definitions:
 - ``passage_overlap``: mean share of a query's words that occur in its positive passage.
 - ``corpus_coverage``: distinct corpus passages used as positives / corpus size.
 - ``duplicate_rate``: 1 - distinct normalised queries / rows.
-- ``leakage_<eval>``: share of queries sharing a word n-gram (``leakage_ngram``; a shorter query
+- ``leakage`` (against one eval dataset): share of queries sharing a word n-gram (``leakage_ngram``; a shorter query
   counts as its own n-gram) with a test query of that eval dataset.
 """
 
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from synthir import io
-from synthir.config import StatsConfig
+from synthir.config import LeakageConfig, StatsConfig
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -74,8 +76,8 @@ def leakage(queries: list[str], eval_queries: list[str], n: int) -> float:
     return sum(bool(ngrams(q, n) & held) for q in queries) / max(1, len(queries))
 
 
-def set_stats(cfg: StatsConfig, train_path: Path, dataset_dir: Path, eval_dirs: list[Path],
-              encoder_dir: Path, threads: int) -> dict[str, Any]:
+def set_stats(cfg: StatsConfig, train_path: Path, dataset_dir: Path, encoder_dir: Path,
+              threads: int) -> dict[str, Any]:
     import torch
 
     from synthir.evaluate import eval_queries, load_encoder
@@ -97,8 +99,14 @@ def set_stats(cfg: StatsConfig, train_path: Path, dataset_dir: Path, eval_dirs: 
         "corpus_coverage": len({r["positive_id"] for r in rows} & corpus_ids) / max(1, len(corpus_ids)),
         "duplicate_rate": 1.0 - len({" ".join(tokens(q)) for q in queries}) / max(1, len(rows)),
     }
-    for ds, d in zip(cfg.eval_datasets, eval_dirs):
-        qrels = io.read_qrels(d / "qrels" / f"{ds.eval_split}.tsv")
-        held = [q.text for q in eval_queries(io.read_queries(d / "queries.jsonl"), qrels).values()]
-        out[f"leakage_{ds.name}"] = leakage(queries, held, cfg.leakage_ngram)
     return {k: round(v, 6) if isinstance(v, float) else v for k, v in out.items()}
+
+
+def set_leakage(cfg: LeakageConfig, train_path: Path, eval_dir: Path) -> dict[str, Any]:
+    """Leakage of the training set at ``train_path`` into the test queries of ``eval_dir``."""
+    from synthir.evaluate import eval_queries
+
+    queries = [r["query"] for r in io.read_jsonl(train_path)]
+    qrels = io.read_qrels(eval_dir / "qrels" / f"{cfg.eval_dataset.eval_split}.tsv")
+    held = [q.text for q in eval_queries(io.read_queries(eval_dir / "queries.jsonl"), qrels).values()]
+    return {"rows": len(queries), "eval_queries": len(held), "leakage": round(leakage(queries, held, cfg.ngram), 6)}

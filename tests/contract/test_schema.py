@@ -111,6 +111,8 @@ def test_every_job_slice_builds_its_dataclass(params):
     assert isinstance(g.llm.decoding, C.Decoding) and isinstance(g.strategy.filters, C.Filters)
     C.from_json(C.EvalConfig, C.eval_slice(params, "nfcorpus", "minilm-l6"))
     C.from_json(C.BM25Config, C.bm25_slice(params, "cisi"))
+    C.from_json(C.StatsConfig, C.stats_slice(params, "scifact"))
+    C.from_json(C.LeakageConfig, C.leakage_slice(params, "cranfield"))
 
 
 def test_every_kind_has_its_module_and_every_named_prompt_exists(params):

@@ -69,3 +69,32 @@ def test_documented_configs_are_valid_and_write_their_own_reports(tmp_path):
         r = run("-n", f"{reports}/summary.csv", "--configfile", f"configs/{config.name}", cwd=tmp_path)
         assert r.returncode == 0, f"{config.name}: {r.stderr[-2000:]}"
         assert f"{reports}/summary.csv" in r.stdout + r.stderr
+
+
+def test_documented_configs_share_the_default_studys_artifacts_unchanged():
+    """A cell a documented config shares with the default study must get the same job slices:
+    otherwise running one study rewrites the other's artifacts (same paths, other params) and
+    each run undoes the other."""
+    from snakemake.utils import update_config
+
+    default = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+    def slices(p: dict, cell: C.Cell, evals: set[str]) -> dict:
+        d, a, st = cell.dataset, cell.augmenter, cell.strategy
+        return {
+            "llm": C.llm_slice(p, a), "encoder": C.encoder_slice(p, cell.base),
+            "generate": C.generate_slice(p, d, a, st), "subset": C.subset_slice(p, d, st),
+            "stats": C.stats_slice(p, d), "train": C.train_slice(p, cell.base, cell.seed),
+            **{f"leakage {e}": C.leakage_slice(p, e) for e in sorted(evals)},
+            **{f"eval {e}": C.eval_slice(p, e, cell.base) for e in sorted(evals)},
+        }
+
+    for config in sorted((ROOT / "configs").glob("*.yaml")):
+        merged = yaml.safe_load((ROOT / "params.yaml").read_text())
+        update_config(merged, yaml.safe_load(config.read_text()))
+        shared = set(C.study_cells(default)) & set(C.study_cells(merged))
+        evals = set(default["study"]["eval_datasets"]) & set(merged["study"]["eval_datasets"])
+        assert shared, config.name
+        for cell in shared:
+            if not cell.is_baseline:
+                assert slices(merged, cell, evals) == slices(default, cell, evals), f"{config.name}: {cell}"

@@ -1,5 +1,7 @@
 """Quality statistics by hand on small sets."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -30,3 +32,17 @@ def test_passage_overlap_and_leakage():
     evals = ["does aspirin prevent heart attacks", "sleep"]
     assert leakage(["can aspirin prevent heart attacks in men", "aspirin dosing"], evals, n=4) == 0.5
     assert leakage(["Sleep?"], evals, n=4) == 1.0  # a short eval query counts whole
+
+
+def test_set_leakage_counts_only_judged_test_queries(tiny_collection, tmp_path):
+    from synthir.config import DatasetConfig, LeakageConfig
+    from synthir.stats import set_leakage
+
+    train = tmp_path / "train.jsonl"
+    rows = ["does aspirin prevent heart attacks daily", "an unjudged query here", "statins and cholesterol"]
+    train.write_text("".join(json.dumps({"query": q}) + "\n" for q in rows))
+    ds = DatasetConfig(name="tiny", url=None, md5=None, mirror_file="tiny.zip", license="test",
+                       eval_split="test", train_split=None, ignore_identical_ids=False)
+    out = set_leakage(LeakageConfig(ngram=2, eval_dataset=ds), train, tiny_collection)
+    # q3 has no judgments, so "unjudged query" is not held out: one of three queries leaks
+    assert out == {"rows": 3, "eval_queries": 2, "leakage": round(1 / 3, 6)}
