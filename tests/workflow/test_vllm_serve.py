@@ -41,7 +41,9 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> str:
            "--max-model-len", "2048",
            # on the CPU backend this is the share of RAM reserved for the KV cache
            "--gpu-memory-utilization", "0.1"]
-    with serve(cmd, f"http://127.0.0.1:{port}/v1/models", work / "vllm.log", timeout=600):
+    # vLLM's ZeroMQ sockets go to VLLM_RPC_BASE_PATH (default /tmp), where it leaves them behind
+    with serve(cmd, f"http://127.0.0.1:{port}/v1/models", work / "vllm.log", timeout=600,
+               env={"VLLM_RPC_BASE_PATH": str(work)}):
         yield f"http://127.0.0.1:{port}/v1"
 
 
