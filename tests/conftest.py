@@ -10,6 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The tests run `dvc` many times; its usage report cannot reach its server from an offline CI
+# machine and each attempt leaves a temporary file in /tmp. Subprocesses inherit this.
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
 
 def mirror_dir() -> Path:
     """The offline data mirror: $SYNTHIR_MIRROR, else ../shared/data beside the checkout."""

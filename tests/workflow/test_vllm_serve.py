@@ -5,9 +5,11 @@ absent, so the default suite never needs vLLM."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -41,9 +43,10 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> str:
            "--max-model-len", "2048",
            # on the CPU backend this is the share of RAM reserved for the KV cache
            "--gpu-memory-utilization", "0.1"]
-    # vLLM's ZeroMQ sockets go to VLLM_RPC_BASE_PATH (default /tmp), where it leaves them behind
-    with serve(cmd, f"http://127.0.0.1:{port}/v1/models", work / "vllm.log", timeout=600,
-               env={"VLLM_RPC_BASE_PATH": str(work)}):
+    # vLLM leaves its ZeroMQ sockets and torch.distributed file behind in the temporary directory:
+    # give it the test's own; torch's compile cache stays where it is by default, shared by runs.
+    env = {"TMPDIR": str(work), "TORCHINDUCTOR_CACHE_DIR": f"{tempfile.gettempdir()}/torchinductor_{getpass.getuser()}"}
+    with serve(cmd, f"http://127.0.0.1:{port}/v1/models", work / "vllm.log", timeout=600, env=env):
         yield f"http://127.0.0.1:{port}/v1"
 
 
