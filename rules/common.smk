@@ -172,5 +172,9 @@ def get_all_metrics(wildcards):
 def get_all_leakage(wildcards):
     """leakage.json of every trained cell's training set on every eval dataset."""
     return sorted(
-        {expand(rules.set_leakage.output.leakage, eval=ev, **cell.wildcards())[0] for cell in trained_cells() for ev in EVALS}
+        {
+            expand(rules.set_leakage.output.leakage, eval=ev, **cell.wildcards())[0]
+            for cell in trained_cells()
+            for ev in EVALS
+        }
     )

@@ -14,8 +14,8 @@ datasets share both and never rewrite each other's). Definitions:
 - ``passage_overlap``: mean share of a query's words that occur in its positive passage.
 - ``corpus_coverage``: distinct corpus passages used as positives / corpus size.
 - ``duplicate_rate``: 1 - distinct normalised queries / rows.
-- ``leakage`` (against one eval dataset): share of queries sharing a word n-gram (``leakage_ngram``; a shorter query
-  counts as its own n-gram) with a test query of that eval dataset.
+- ``leakage`` (against one eval dataset): share of queries sharing a word n-gram
+  (``leakage_ngram``; a shorter query counts as its own n-gram) with a test query of that dataset.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def set_stats(cfg: StatsConfig, train_path: Path, dataset_dir: Path, encoder_dir
               threads: int) -> dict[str, Any]:
     import torch
 
-    from synthir.evaluate import eval_queries, load_encoder
+    from synthir.evaluate import load_encoder
 
     torch.set_num_threads(threads)
     rows = io.read_jsonl(train_path)
