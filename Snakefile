@@ -15,8 +15,9 @@ include: "rules/common.smk"
 wildcard_constraints:
     dataset=_alternatives([*config["datasets"], paths.NONE]),
     eval=_alternatives(config["datasets"]),
+    corpus=_alternatives(config["datasets"]),
     augmenter=_alternatives([*config["llms"], paths.NONE]),
-    strategy=_alternatives([*config["strategies"], paths.NONE]),
+    strategy=_alternatives([*config["strategies"], paths.NONE, P.HUMAN]),
     base=_alternatives([*config["encoders"], "bm25"]),
     model=_alternatives([*config["llms"], *config["encoders"]]),
     scale=r"\d+",

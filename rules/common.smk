@@ -1,22 +1,31 @@
-# Shared helpers of the workflow (config validation, the study grid, path patterns and job
-# slices); nothing else defines these.
+# Shared helpers of the workflow (validation, the study's jobs, path patterns, job slices, code
+# inputs); nothing else defines these.
 import json
 import os
 
-from synthir import config as C
-from synthir import paths
+from synthir import closure, paths
+from synthir import params as P
+from synthir import slices, study
+from synthir.cli import JOBS, TOOLS
+from synthir.llm.registry import backend_module
+from synthir.strategies import strategy_module
 
 # One gate, before any planning: schema + cross-references, errors name the key.
-C.validate_params(config)
+P.validate_params(config)
 
-CELLS = C.study_cells(config)
+CELLS = study.study_cells(config)
 EVALS = config["study"]["eval_datasets"]
 # Reports directory of this study: configs/*.yaml write their own, never over the default's.
 REPORTS = config["study"]["reports"]
-# CPU-heavy jobs (generation, training, encoding) ask for all but one of the cores Snakemake
-# was given, so with -j8 on a small machine they run one at a time (light jobs beside them)
-# instead of oversubscribing; the CLI caps torch's threads at the machine's core count.
-HEAVY = max(1, workflow.cores - 1)
+# The threads a numeric job computes with: part of its identity (synthir.slices), so the same
+# floats come out whatever -j says; -j only decides how many jobs run at once.
+THREADS = config["compute"]["threads"]
+# Scheduling only (never how a job computes): the cores Snakemake books for a numeric job, so that
+# no more of them run at once than this machine's CPUs can host at THREADS each. -j8 on a 2-core
+# machine with threads 2 runs one numeric job at a time beside light ones (four at once would
+# oversubscribe the cores); -j16 on 16 cores runs eight. On a cluster the profile sets them.
+_FIT = max(1, (os.cpu_count() or 1) // THREADS)
+BOOKED = max(1, workflow.cores // _FIT) if workflow.cores else THREADS
 
 
 def _alternatives(values):
@@ -38,18 +47,34 @@ MODEL = paths.family_pattern("model")
 RESULT = paths.family_pattern("result")
 
 
-def code(*modules):
-    """Source files a job runs, declared as inputs: editing one reruns exactly its jobs.
-    The CLI and provenance modules are wiring and are left out on purpose."""
-    return [f"src/synthir/{m}" for m in ("io.py", "config.py", *modules)]
+class Recorded:
+    """A value a job is told but that is not part of its identity (a location, a licence).
+    Snakemake's params trigger ignores values it cannot serialise (persistence._params), so
+    changing one reruns nothing; `{params.x}` still formats it (str)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __str__(self):
+        return self.value if isinstance(self.value, str) else json.dumps(self.value, sort_keys=True)
 
 
-def as_json(obj):
-    return json.dumps(obj, sort_keys=True)
+def job_config(rule):
+    """The `--config` of a rule's jobs: their identity (synthir.slices), what the params trigger sees."""
+    return lambda w: json.dumps(slices.identity(config, rule, w), sort_keys=True)
 
 
-def dataset_dir(corpus_path):
-    return str(paths.PurePosixPath(corpus_path).parent)
+def job_record(rule):
+    """The `--record` of a rule's jobs: recorded, never part of their identity."""
+    return lambda w: Recorded(slices.record(config, rule, w))
+
+
+def code(command, *modules):
+    """The source files a job of `command` runs, declared as inputs so that editing one reruns
+    exactly its jobs: the import closure of the CLI and the command's module, plus `modules`
+    (plugins a registry imports by name: a strategy kind, a backend). See synthir.closure."""
+    entry = JOBS[command].module if command in JOBS else TOOLS[command].module
+    return closure.files(["synthir.__main__", "synthir.cli", entry, *modules])
 
 
 def log_for(rule_name, pattern):
@@ -60,31 +85,39 @@ def benchmark_for(rule_name, pattern):
     return f"logs/{rule_name}/{pattern}.benchmark.tsv"
 
 
+def dataset_dir(corpus_path):
+    return str(paths.PurePosixPath(corpus_path).parent)
+
+
 # ---------------------------------------------------------------- input functions
 
 
 def get_parent_encoder(wildcards):
-    derive = config["encoders"][wildcards.model]["derive"]
-    return expand(PREPARED, model=derive["from"]) if derive else []
+    m = config["encoders"][wildcards.model]
+    return expand(PREPARED, model=m["derive"]["parent"]) if m["source"] == "derived" else []
 
 
-def strategy_code(strategy):
-    """The strategy's module, its prompt and the other prompts (pseudo-answer, judge, LLM negative)."""
-    st = config["strategies"][strategy]
+def get_strategy_code(wildcards):
+    """A pool's code: its strategy kind's module, its backend's module, its prompt templates
+    (the strategy's, the pseudo-answer's, the judge's, the LLM negative's)."""
+    st = config["strategies"][wildcards.strategy]
     prompts = [st["prompt"], st["pseudo_answer"], st["filters"]["judge"], (st["negatives"] or {}).get("prompt")]
-    return [f"strategies/{st['kind'].replace('-', '_')}.py", *(f"prompts/{p}.json" for p in prompts if p)]
+    backend = config["llms"][wildcards.augmenter]["backend"]
+    return [
+        *code("generate-pool", strategy_module(st["kind"]), backend_module(backend)),
+        *(f"src/synthir/prompts/{p}.json" for p in prompts if p),
+    ]
 
 
 def get_negatives_encoder(wildcards):
-    """Dense negative mining: the encoder and its index of the training corpus (the one
-    evaluation builds when that corpus is also evaluated)."""
+    """Dense negative mining: the encoder and its index of the training corpus."""
     neg = config["strategies"][wildcards.strategy]["negatives"]
     if not neg or neg["source"] != "dense":
-        return []
-    return [
-        *expand(PREPARED, model=neg["encoder"]),
-        *expand(rules.encode_corpus.output.index, eval=wildcards.dataset, base=neg["encoder"]),
-    ]
+        return {}
+    return {
+        "encoder": expand(PREPARED, model=neg["encoder"])[0],
+        "index": expand(rules.encode_corpus.output.index, corpus=wildcards.dataset, base=neg["encoder"])[0],
+    }
 
 
 def get_reranker(wildcards):
@@ -109,20 +142,21 @@ def get_retriever(wildcards):
     return expand(MODEL, **wildcards)
 
 
-def uses_base_index(wildcards):
-    """A model searches its base's corpus index when its passage tower is the base's:
-    at scale 0, and after query-tower fine-tuning."""
-    return int(wildcards.scale) == 0 or config["training"]["tower"] == "query"
-
-
 def get_base_index(wildcards):
-    if not uses_base_index(wildcards):
+    """The base's index of the eval corpus, when the model's passage tower is the base's."""
+    cell = study.Cell(wildcards.dataset, wildcards.augmenter, wildcards.strategy, int(wildcards.scale),
+                      wildcards.base, int(wildcards.seed))
+    if not study.uses_base_index(config, cell):
         return []
-    return expand(rules.encode_corpus.output.index, eval=wildcards.eval, base=wildcards.base)
+    return expand(rules.encode_corpus.output.index, corpus=wildcards.eval, base=wildcards.base)
 
 
 def get_eval_corpus(wildcards):
     return expand(rules.fetch_dataset.output.corpus, dataset=wildcards.eval)
+
+
+def get_training_set(wildcards):
+    return expand(f"{SUBSET}/train.jsonl", **wildcards)
 
 
 def tracking_store():
@@ -132,49 +166,35 @@ def tracking_store():
     return redact(os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI)
 
 
-def trained_cells():
-    return [cell for cell in CELLS if not cell.is_baseline]
+# ---------------------------------------------------------------- targets (synthir.study)
+
+JOBS_OF_STUDY = study.jobs(config)
+
+
+def _job_paths(*rules_):
+    return sorted(study.job_path(j) for j in JOBS_OF_STUDY if j.rule in rules_)
 
 
 def get_all_data(wildcards):
-    """Every raw collection and prepared model the study uses."""
-    study = config["study"]
-    datasets = {*study["train_datasets"], *study["eval_datasets"]}
-    return [
-        *expand(rules.fetch_dataset.output.meta, dataset=sorted(datasets)),
-        *expand(PREPARED, model=sorted({*study["augmenters"], *study["bases"]})),
-    ]
+    return _job_paths(*study.STAGES["data"])
 
 
 def get_all_synthetic(wildcards):
-    return sorted(
-        {
-            path
-            for c in trained_cells()
-            for path in expand([rules.subset_scale.output.meta, rules.set_stats.output.stats], **c.wildcards())
-        }
-    )
+    return _job_paths(*study.STAGES["synthetic"])
 
 
 def get_all_models(wildcards):
-    return [expand(MODEL, **c.wildcards())[0] for c in trained_cells()]
+    return _job_paths(*study.STAGES["models"])
 
 
 def get_all_metrics(wildcards):
     """metrics.json of every cell of the study on every eval dataset."""
-    return [
-        expand(rules.evaluate_dense.output.metrics, eval=ev, **cell.wildcards())[0]
-        for cell in CELLS
-        for ev in EVALS
-    ]
+    return _job_paths("evaluate_dense", "evaluate_bm25")
 
 
 def get_all_leakage(wildcards):
-    """leakage.json of every trained cell's training set on every eval dataset."""
-    return sorted(
-        {
-            expand(rules.set_leakage.output.leakage, eval=ev, **cell.wildcards())[0]
-            for cell in trained_cells()
-            for ev in EVALS
-        }
-    )
+    return _job_paths("set_leakage")
+
+
+def get_all_stats(wildcards):
+    return _job_paths("set_stats")

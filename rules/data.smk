@@ -1,18 +1,20 @@
 rule fetch_dataset:
     input:
-        code=code("data.py"),
+        code=code("fetch-dataset"),
     output:
         corpus=f"{RAW}/corpus.jsonl",
         queries=f"{RAW}/queries.jsonl",
         qrels=directory(f"{RAW}/qrels"),
         meta=f"{RAW}/meta.json",
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("fetch_dataset", RAW),
     params:
-        cfg=lambda w: as_json(C.fetch_slice(config, w.dataset)),
+        cfg=job_config("fetch_dataset"),
+        # where the archive is found and what it must match: recorded, not identity
+        record=job_record("fetch_dataset"),
         out=lambda w, output: dataset_dir(output.corpus),
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir fetch --config {params.cfg:q} --out {params.out} "
-        "--download-dir data/downloads 2> {log}"
+        "python -m synthir fetch-dataset --config {params.cfg:q} --record {params.record:q} "
+        "--out-dir {params.out} --download-dir data/downloads 2> {log}"

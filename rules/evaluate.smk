@@ -1,25 +1,25 @@
 rule encode_corpus:
     input:
         model=lambda w: expand(PREPARED, model=w.base),
-        corpus=get_eval_corpus,
-        code=code("evaluate.py"),
+        corpus=lambda w: expand(rules.fetch_dataset.output.corpus, dataset=w.corpus),
+        code=code("encode-corpus"),
     output:
         index=directory(INDEX),
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("encode_corpus", INDEX),
     benchmark:
         benchmark_for("encode_corpus", INDEX)
     params:
-        cfg=lambda w: as_json(C.eval_slice(config, w.eval, w.base)),
+        cfg=job_config("encode_corpus"),
         dataset=lambda w, input: dataset_dir(input.corpus[0]),
-    threads: HEAVY
+    threads: BOOKED
     wildcard_constraints:
         base=_alternatives(config["encoders"]),
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir encode-corpus --config {params.cfg:q} --model {input.model} "
-        "--dataset {params.dataset} --out {output.index} --threads {threads} 2> {log}"
+        "python -m synthir encode-corpus --config {params.cfg:q} --model-dir {input.model} "
+        "--dataset-dir {params.dataset} --out-dir {output.index} 2> {log}"
 
 
 rule evaluate_dense:
@@ -27,44 +27,42 @@ rule evaluate_dense:
         model=get_retriever,
         index=get_base_index,
         corpus=get_eval_corpus,
-        code=code("evaluate.py"),
+        code=code("evaluate-dense"),
     output:
         run=f"{RESULT}/run.trec",
         metrics=f"{RESULT}/metrics.json",
         meta=f"{RESULT}/meta.json",
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("evaluate_dense", RESULT),
     benchmark:
         benchmark_for("evaluate_dense", RESULT)
     params:
-        cfg=lambda w: as_json(C.eval_slice(config, w.eval, w.base)),
+        cfg=job_config("evaluate_dense"),
         dataset=lambda w, input: dataset_dir(input.corpus[0]),
-        index=lambda w, input: f"--index {input.index}" if input.index else "",
-    threads: HEAVY
+        index=lambda w, input: f"--index-dir {input.index}" if input.index else "",
+    threads: BOOKED
     wildcard_constraints:
         base=_alternatives(config["encoders"]),
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir evaluate --config {params.cfg:q} --model {input.model} "
-        "--dataset {params.dataset} {params.index} --run {output.run} "
-        "--metrics {output.metrics} --threads {threads} 2> {log}"
+        "python -m synthir evaluate-dense --config {params.cfg:q} --model-dir {input.model} "
+        "--dataset-dir {params.dataset} {params.index} --run-path {output.run} "
+        "--metrics-path {output.metrics} 2> {log}"
 
 
 rule evaluate_bm25:
     input:
         corpus=get_eval_corpus,
-        code=code("evaluate.py"),
+        code=code("evaluate-bm25"),
     output:
         run=f"{RESULT}/run.trec",
         metrics=f"{RESULT}/metrics.json",
         meta=f"{RESULT}/meta.json",
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("evaluate_bm25", RESULT),
     params:
-        cfg=lambda w: as_json(C.bm25_slice(config, w.eval)),
+        cfg=job_config("evaluate_bm25"),
         dataset=lambda w, input: dataset_dir(input.corpus[0]),
     wildcard_constraints:
         base="bm25",
@@ -73,6 +71,8 @@ rule evaluate_bm25:
         strategy=paths.NONE,
         scale="0",
         seed="0",
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir bm25 --config {params.cfg:q} --dataset {params.dataset} "
-        "--run {output.run} --metrics {output.metrics} 2> {log}"
+        "python -m synthir evaluate-bm25 --config {params.cfg:q} --dataset-dir {params.dataset} "
+        "--run-path {output.run} --metrics-path {output.metrics} 2> {log}"

@@ -1,38 +1,42 @@
 rule prepare_llm:
     input:
-        code=code("models.py"),
+        code=code("prepare-llm"),
     output:
         model=directory(PREPARED),
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("prepare_llm", PREPARED),
     benchmark:
         benchmark_for("prepare_llm", PREPARED)
     params:
-        cfg=lambda w: as_json(C.llm_slice(config, w.model)),
-    threads: HEAVY
+        cfg=job_config("prepare_llm"),
+        record=job_record("prepare_llm"),
+    threads: BOOKED
     wildcard_constraints:
         model=_alternatives(config["llms"]) or "^$",
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir prepare-llm --config {params.cfg:q} --out {output.model} 2> {log}"
+        "python -m synthir prepare-llm --config {params.cfg:q} --record {params.record:q} "
+        "--out-dir {output.model} 2> {log}"
 
 
 rule prepare_encoder:
     input:
         parent=get_parent_encoder,
-        code=code("models.py"),
+        code=code("prepare-encoder"),
     output:
         model=directory(PREPARED),
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("prepare_encoder", PREPARED),
     params:
-        cfg=lambda w: as_json(C.encoder_slice(config, w.model)),
+        cfg=job_config("prepare_encoder"),
+        record=job_record("prepare_encoder"),
         parent=lambda w, input: f"--parent {input.parent}" if input.parent else "",
+    threads: BOOKED
     wildcard_constraints:
         model=_alternatives(config["encoders"]),
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir prepare-encoder --config {params.cfg:q} --out {output.model} "
-        "{params.parent} 2> {log}"
+        "python -m synthir prepare-encoder --config {params.cfg:q} --record {params.record:q} "
+        "--out-dir {output.model} {params.parent} 2> {log}"

@@ -1,37 +1,39 @@
 rule aggregate_metrics:
     input:
         metrics=get_all_metrics,
-        # read by path from each trained cell's metrics (synthir.report), declared here
-        stats=lambda w: [p for p in get_all_synthetic(w) if p.endswith("stats.json")],
+        # read by path from each trained cell's metrics (synthir.report.scaling), declared here
+        stats=get_all_stats,
         leakage=get_all_leakage,
-        code=code("report.py", "paths.py"),
+        code=code("aggregate-metrics"),
     output:
         csv=f"{REPORTS}/scaling.csv",
         png=f"{REPORTS}/scaling.png",
-    conda:
-        "../envs/synthir.yaml"
+        # seconds per cell from each artifact's record.json: volatile, not versioned by DVC
+        timings=f"{REPORTS}/timings.csv",
     log:
         f"logs/aggregate_metrics/{REPORTS}.log",
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir aggregate --metrics {input.metrics} --csv {output.csv} "
-        "--png {output.png} 2> {log}"
+        "python -m synthir aggregate-metrics --metrics {input.metrics} --csv {output.csv} "
+        "--png {output.png} --timings {output.timings} 2> {log}"
 
 
 rule summarise:
     input:
         metrics=get_all_metrics,
         scaling=rules.aggregate_metrics.output.csv,
-        code=code("summary.py", "claims.py", "report.py", "paths.py"),
+        code=code("summarise"),
     output:
         csv=f"{REPORTS}/summary.csv",
         png=f"{REPORTS}/summary.png",
         claims=f"{REPORTS}/claims.md",
-    conda:
-        "../envs/synthir.yaml"
     log:
         f"logs/summarise/{REPORTS}.log",
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir summary --metrics {input.metrics} --scaling {input.scaling} --csv {output.csv} "
+        "python -m synthir summarise --metrics {input.metrics} --scaling {input.scaling} --csv {output.csv} "
         "--png {output.png} --claims {output.claims} 2> {log}"
 
 
@@ -41,14 +43,14 @@ rule summarise:
 rule track_runs:
     input:
         metrics=get_all_metrics,
-        code=code("track.py", "paths.py"),
+        code=code("track-runs"),
     output:
         receipt=f"{REPORTS}/mlflow_runs.json",
-    conda:
-        "../envs/synthir.yaml"
     log:
         f"logs/track_runs/{REPORTS}.log",
     params:
         store=tracking_store(),
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir track --metrics {input.metrics} --receipt {output.receipt} 2> {log}"
+        "python -m synthir track-runs --metrics {input.metrics} --receipt {output.receipt} 2> {log}"

@@ -3,111 +3,122 @@ rule generate_pool:
         corpus=rules.fetch_dataset.output.corpus,
         meta=rules.fetch_dataset.output.meta,
         model=get_llm_dir,
-        code=lambda w: code(
-            "generate.py",
-            "synthesis.py",
-            "filters.py",
-            "negatives.py",
-            "bm25.py",
-            "llm/hf.py",
-            "llm/http.py",
-            "llm/cache.py",
-            "strategies/base.py",
-            *strategy_code(w.strategy),
-        ),
+        code=get_strategy_code,
     output:
         pool=directory(f"{POOL}/pool"),
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("generate_pool", POOL),
     benchmark:
         benchmark_for("generate_pool", POOL)
     params:
-        cfg=lambda w: as_json(
-            C.generate_slice(config, w.dataset, w.augmenter, w.strategy)
-        ),
+        cfg=job_config("generate_pool"),
+        # the LLM cache's location and the generator's licence: recorded, not identity
+        record=job_record("generate_pool"),
         dataset=lambda w, input: dataset_dir(input.corpus),
-        model=lambda w, input: f"--model {input.model}" if input.model else "",
-    threads: HEAVY
+        model=lambda w, input: f"--model-dir {input.model}" if input.model else "",
+    threads: BOOKED
+    wildcard_constraints:
+        strategy=_alternatives(config["strategies"]),
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir generate --config {params.cfg:q} --dataset {params.dataset} "
-        "{params.model} --out {output.pool} --threads {threads} 2> {log}"
+        "python -m synthir generate-pool --config {params.cfg:q} --record {params.record:q} "
+        "--dataset-dir {params.dataset} {params.model} --out-dir {output.pool} 2> {log}"
 
 
 rule subset_scale:
     input:
+        unpack(get_negatives_encoder),
         pool=rules.generate_pool.output.pool,
         corpus=rules.fetch_dataset.output.corpus,
-        dense=get_negatives_encoder,
         reranker=get_reranker,
-        # mining negatives runs retrieval from evaluate.py; other subsets do not
-        code=lambda w: code(
-            "synthesis.py",
-            "negatives.py",
-            "generate.py",
-            *(["evaluate.py", "bm25.py", "rerank.py"] if config["strategies"][w.strategy]["negatives"] else []),
-        ),
+        code=code("subset-scale"),
     output:
         train=f"{SUBSET}/train.jsonl",
         meta=f"{SUBSET}/meta.json",
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("subset_scale", SUBSET),
     params:
-        cfg=lambda w: as_json(C.subset_slice(config, w.dataset, w.strategy)),
+        cfg=job_config("subset_scale"),
         dataset=lambda w, input: dataset_dir(input.corpus),
         dense=lambda w, input: (
-            f"--dense-model {input.dense[0]} --dense-index {input.dense[1]}" if input.dense else ""
+            f"--encoder-dir {input.encoder} --index-dir {input.index}" if "index" in input.keys() else ""
         ),
-        reranker=lambda w, input: f"--reranker {input.reranker}" if input.reranker else "",
-    threads: lambda w: HEAVY if get_negatives_encoder(w) or get_reranker(w) else 1
+        reranker=lambda w, input: f"--reranker-dir {input.reranker}" if input.reranker else "",
+    threads: BOOKED
+    wildcard_constraints:
+        strategy=_alternatives(config["strategies"]),
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir subset --config {params.cfg:q} --pool {input.pool} --dataset {params.dataset} "
-        "--scale {wildcards.scale} {params.dense} {params.reranker} --out {output.train} "
-        "--meta {output.meta} 2> {log}"
+        "python -m synthir subset-scale --config {params.cfg:q} --pool-dir {input.pool} "
+        "--dataset-dir {params.dataset} {params.dense} {params.reranker} --out-path {output.train} "
+        "--meta-path {output.meta} 2> {log}"
+
+
+# The human-label arm (the positive control): the same scales from a labelled split, no LLM.
+rule sample_human:
+    input:
+        corpus=rules.fetch_dataset.output.corpus,
+        meta=rules.fetch_dataset.output.meta,
+        code=code("sample-human"),
+    output:
+        train=f"{SUBSET}/train.jsonl",
+        meta=f"{SUBSET}/meta.json",
+    log:
+        log_for("sample_human", SUBSET),
+    params:
+        cfg=job_config("sample_human"),
+        dataset=lambda w, input: dataset_dir(input.corpus),
+    wildcard_constraints:
+        augmenter=paths.NONE,
+        strategy=P.HUMAN,
+    conda:
+        "../envs/synthir.yaml"
+    shell:
+        "python -m synthir sample-human --config {params.cfg:q} --dataset-dir {params.dataset} "
+        "--out-path {output.train} --meta-path {output.meta} 2> {log}"
 
 
 rule train_reranker:
     input:
         encoder=lambda w: expand(PREPARED, model=w.model),
         corpus=rules.fetch_dataset.output.corpus,
-        code=code("rerank.py", "bm25.py"),
+        code=code("train-reranker"),
     output:
         model=directory(RERANKER),
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("train_reranker", RERANKER),
     params:
-        cfg=lambda w: as_json(C.reranker_slice(config, w.dataset, w.model)),
+        cfg=job_config("train_reranker"),
         dataset=lambda w, input: dataset_dir(input.corpus),
-    threads: HEAVY
+    threads: BOOKED
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir train-reranker --config {params.cfg:q} --encoder {input.encoder} "
-        "--dataset {params.dataset} --out {output.model} --threads {threads} 2> {log}"
+        "python -m synthir train-reranker --config {params.cfg:q} --encoder-dir {input.encoder} "
+        "--dataset-dir {params.dataset} --out-dir {output.model} 2> {log}"
 
 
 rule set_stats:
     input:
-        train=rules.subset_scale.output.train,
+        train=get_training_set,
         corpus=rules.fetch_dataset.output.corpus,
         encoder=expand(PREPARED, model=config["quality"]["encoder"]),
-        code=code("stats.py", "evaluate.py"),
+        code=code("set-stats"),
     output:
         stats=f"{SUBSET}/stats.json",
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("set_stats", SUBSET),
     params:
-        cfg=lambda w: as_json(C.stats_slice(config, w.dataset)),
+        cfg=job_config("set_stats"),
         dataset=lambda w, input: dataset_dir(input.corpus),
-    threads: HEAVY
+    threads: BOOKED
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir stats --config {params.cfg:q} --train {input.train} --dataset {params.dataset} "
-        "--encoder {input.encoder} --out {output.stats} --threads {threads} 2> {log}"
+        "python -m synthir set-stats --config {params.cfg:q} --train-path {input.train} "
+        "--dataset-dir {params.dataset} --encoder-dir {input.encoder} --out {output.stats} 2> {log}"
 
 
 # Leakage depends on the eval dataset as well as the set, so it lives at the level of results/
@@ -115,18 +126,18 @@ rule set_stats:
 # rewrites one another study made.
 rule set_leakage:
     input:
-        train=rules.subset_scale.output.train,
+        train=get_training_set,
         corpus=get_eval_corpus,
-        code=code("stats.py", "evaluate.py"),
+        code=code("set-leakage"),
     output:
         leakage=f"{LEAKAGE}/leakage.json",
-    conda:
-        "../envs/synthir.yaml"
     log:
         log_for("set_leakage", LEAKAGE),
     params:
-        cfg=lambda w: as_json(C.leakage_slice(config, w.eval)),
+        cfg=job_config("set_leakage"),
         dataset=lambda w, input: dataset_dir(input.corpus[0]),
+    conda:
+        "../envs/synthir.yaml"
     shell:
-        "python -m synthir leakage --config {params.cfg:q} --train {input.train} --dataset {params.dataset} "
-        "--out {output.leakage} 2> {log}"
+        "python -m synthir set-leakage --config {params.cfg:q} --train-path {input.train} "
+        "--eval-dir {params.dataset} --out {output.leakage} 2> {log}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthir.config import BM25Config
+from synthir.config import BM25Settings
 from synthir.io import Document, Run
 
 
@@ -13,7 +13,7 @@ class BM25Index:
     """A bm25s index of a corpus, built once and searched many times (generation filters and
     retrieval-augmented strategies search it chunk by chunk)."""
 
-    def __init__(self, cfg: BM25Config, corpus: dict[str, Document]) -> None:
+    def __init__(self, cfg: BM25Settings, corpus: dict[str, Document]) -> None:
         import bm25s
 
         self.cfg = cfg

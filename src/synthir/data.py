@@ -10,13 +10,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from synthir import io
-from synthir.config import DatasetConfig, FetchConfig
+from synthir.config import FetchConfig, FetchSource
+from synthir.errors import UserError
 from synthir.io import Qrels
+from synthir.provenance import Artifact
 
 log = logging.getLogger(__name__)
 
 
-class FetchError(RuntimeError):
+class FetchError(UserError, RuntimeError):
     """The data set could not be fetched or failed its checksum."""
 
 
@@ -35,34 +37,34 @@ def _mirror_checksums(mirror: Path) -> dict[str, str]:
     return out
 
 
-def locate_archive(cfg: FetchConfig, download_dir: Path) -> tuple[Path, dict[str, Any]]:
-    """Return the verified zip of ``cfg.dataset`` and the provenance of where it came from."""
-    ds = cfg.dataset
-    if cfg.mirror is not None and ds.mirror_file is not None:
-        mirror = Path(cfg.mirror)
-        archive = mirror / ds.mirror_file
+def locate_archive(name: str, src: FetchSource, download_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """Return the verified zip of data set ``name`` and where it was found (a record)."""
+    if src.mirror is not None and src.mirror_file is not None:
+        mirror = Path(src.mirror)
+        archive = mirror / src.mirror_file
         if not archive.is_file():
-            raise FetchError(f"{archive}: not in the mirror (datasets.{ds.name}.mirror_file)")
-        expected = _mirror_checksums(mirror).get(ds.mirror_file)
-        if expected is None:
-            raise FetchError(f"{mirror}/SHA256SUMS lists no checksum for {ds.mirror_file}")
+            raise FetchError(f"{archive}: not in the mirror (datasets.{name}.mirror_file)")
+        listed = _mirror_checksums(mirror).get(src.mirror_file) if (mirror / "SHA256SUMS").is_file() else None
+        if listed is None and src.sha256 is None:
+            raise FetchError(f"{archive}: neither datasets.{name}.sha256 nor {mirror}/SHA256SUMS gives its checksum")
         actual = io.sha256_file(archive)
-        if actual != expected:
-            raise FetchError(f"{archive}: sha256 {actual} != {expected} from SHA256SUMS")
-        return archive, {
-            "kind": "mirror", "mirror": str(mirror), "file": ds.mirror_file,
-            "sha256": actual, "official_url": ds.url,
-        }
-    if ds.url is None:
-        raise FetchError(f"datasets.{ds.name}: no mirror configured and no official URL")
-    archive = download_dir / PurePosixPath(ds.url).name
+        for expected, where in ((src.sha256, f"datasets.{name}.sha256"), (listed, f"{mirror}/SHA256SUMS")):
+            if expected is not None and actual != expected:
+                raise FetchError(f"{archive}: sha256 {actual} != {expected} from {where}")
+        return archive, {"kind": "mirror", "mirror": str(mirror), "file": src.mirror_file}
+    if src.url is None:
+        raise FetchError(f"datasets.{name}: no mirror configured and no official URL")
+    archive = download_dir / PurePosixPath(src.url).name
     if not archive.is_file():
-        _download(ds.url, archive)
+        _download(src.url, archive)
     md5 = io.md5_file(archive)
-    if ds.md5 is not None and md5 != ds.md5:
+    if src.md5 is not None and md5 != src.md5:
         archive.unlink()
-        raise FetchError(f"{ds.url}: md5 {md5} != published {ds.md5}; the download was removed")
-    return archive, {"kind": "url", "url": ds.url, "md5": md5, "sha256": io.sha256_file(archive)}
+        raise FetchError(f"{src.url}: md5 {md5} != published {src.md5}; the download was removed")
+    if src.sha256 is not None and io.sha256_file(archive) != src.sha256:
+        archive.unlink()
+        raise FetchError(f"{src.url}: sha256 differs from datasets.{name}.sha256; the download was removed")
+    return archive, {"kind": "url", "url": src.url}
 
 
 def _download(url: str, dest: Path) -> None:
@@ -77,25 +79,36 @@ def _download(url: str, dest: Path) -> None:
                 f.write(block)
 
 
-def extract_beir(archive: Path, name: str, out_dir: Path) -> None:
-    """Copy ``<name>/corpus.jsonl``, ``queries.jsonl`` and ``qrels/*.tsv`` out of the zip."""
+def beir_root(names: list[str], archive: Path) -> str:
+    """The folder of the archive that holds ``corpus.jsonl`` (BEIR layout, any folder name)."""
+    roots = sorted({str(PurePosixPath(m).parent) for m in names if PurePosixPath(m).name == "corpus.jsonl"})
+    if len(roots) != 1:
+        found = ", ".join(roots) or "none"
+        raise FetchError(f"{archive}: expected one folder with corpus.jsonl (BEIR layout), found {found}")
+    return roots[0]
+
+
+def extract_beir(archive: Path, out_dir: Path) -> None:
+    """Copy ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/*.tsv`` of the archive's BEIR folder."""
     with zipfile.ZipFile(archive) as z:
         members = {m.filename: m for m in z.infolist() if not m.is_dir()}
-        wanted = [f"{name}/corpus.jsonl", f"{name}/queries.jsonl"]
+        root = beir_root(list(members), archive)
+        prefix = "" if root == "." else f"{root}/"
+        wanted = [f"{prefix}corpus.jsonl", f"{prefix}queries.jsonl"]
         for m in wanted:
             if m not in members:
-                raise FetchError(f"{archive}: missing {m} (not a BEIR-layout archive for {name!r})")
-        qrels = [m for m in members if m.startswith(f"{name}/qrels/") and m.endswith(".tsv")]
+                raise FetchError(f"{archive}: missing {m} (not a BEIR-layout archive)")
+        qrels = [m for m in members if m.startswith(f"{prefix}qrels/") and m.endswith(".tsv")]
         if not qrels:
-            raise FetchError(f"{archive}: no {name}/qrels/*.tsv")
+            raise FetchError(f"{archive}: no {prefix}qrels/*.tsv")
         for m in wanted + qrels:
-            target = out_dir / PurePosixPath(m).relative_to(name)
+            target = out_dir / PurePosixPath(m).relative_to(root)
             target.parent.mkdir(parents=True, exist_ok=True)
             with z.open(members[m]) as src, io.atomic_open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst)
 
 
-def collection_stats(out_dir: Path, ds: DatasetConfig) -> dict[str, Any]:
+def collection_stats(out_dir: Path) -> dict[str, Any]:
     """Parse (and so validate) every file; count the quirks that evaluation must handle."""
     corpus = io.read_corpus(out_dir / "corpus.jsonl")
     queries = io.read_queries(out_dir / "queries.jsonl")
@@ -113,12 +126,6 @@ def collection_stats(out_dir: Path, ds: DatasetConfig) -> dict[str, Any]:
             "docs_not_in_corpus": len({d for v in qrels.values() for d in v} - set(corpus)),
             "query_ids_also_doc_ids": len(set(qrels) & set(corpus)),
         }
-    for split in (ds.eval_split, ds.train_split):
-        if split is not None and split not in splits:
-            raise FetchError(
-                f"datasets.{ds.name}: split {split!r} has no qrels/{split}.tsv "
-                f"(found: {', '.join(splits) or 'none'})"
-            )
     return {
         "documents": len(corpus),
         "empty_documents": sum(1 for d in corpus.values() if not d.full_text()),
@@ -128,21 +135,28 @@ def collection_stats(out_dir: Path, ds: DatasetConfig) -> dict[str, Any]:
     }
 
 
-def fetch_dataset(cfg: FetchConfig, out_dir: Path, download_dir: Path) -> dict[str, Any]:
-    """Fetch, verify, extract and validate one collection into ``out_dir``; return its stats."""
-    archive, source = locate_archive(cfg, download_dir)
+def fetch_dataset(cfg: FetchConfig, out_dir: Path, download_dir: Path, record: dict[str, Any]) -> Artifact:
+    """Fetch, verify, extract and validate one collection into ``out_dir``; ``record`` says
+    where it is found and what it must match (a FetchSource: recorded, not identity)."""
+    from synthir.config import from_json
+
+    src = from_json(FetchSource, record, "fetch-dataset --record")
+    archive, where = locate_archive(cfg.dataset, src, download_dir)
     with tempfile.TemporaryDirectory(dir=out_dir.parent if out_dir.parent.exists() else None) as tmp:
         staging = Path(tmp) / "staging"
-        extract_beir(archive, cfg.dataset.name, staging)
+        extract_beir(archive, staging)
         try:
-            stats = collection_stats(staging, cfg.dataset)
+            stats = collection_stats(staging)
         except io.DataFormatError as e:
             # Name the file inside the archive, not the temporary copy.
-            raise io.DataFormatError(f"{archive}!{cfg.dataset.name}/{str(e).split('staging/', 1)[-1]}") from e
+            raise io.DataFormatError(f"{archive}!{str(e).split('staging/', 1)[-1]}") from e
         out_dir.mkdir(parents=True, exist_ok=True)
         for item in staging.iterdir():
             dest = out_dir / item.name
             if dest.exists():
                 shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
             shutil.move(str(item), dest)
-    return {"source": source, "stats": stats}
+    files = {p.relative_to(out_dir).as_posix(): p for p in sorted(out_dir.rglob("*"))
+             if p.is_file() and p.name not in io.TREE_IGNORED}
+    return Artifact(kind="dataset", meta=out_dir / "meta.json", outputs=files,
+                    facts={"source": {"sha256": io.sha256_file(archive)}, "stats": stats}, recorded={"found": where})

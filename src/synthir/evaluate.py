@@ -11,8 +11,11 @@ import numpy as np
 
 from synthir import io
 from synthir.bm25 import BM25Index
-from synthir.config import BM25Config, DatasetConfig, EvalConfig
+from synthir.config import BM25EvalConfig, Encoding, EncodeConfig, EvalConfig, EvalSplit
+from synthir.encoders import Encoder, load_encoder
+from synthir.errors import UserError
 from synthir.io import Document, Qrels, Query, Run
+from synthir.provenance import Artifact
 
 log = logging.getLogger(__name__)
 
@@ -74,37 +77,34 @@ def eval_queries(queries: dict[str, Query], qrels: Qrels) -> dict[str, Query]:
     return {q: queries[q] for q in sorted(judged) if q in queries}
 
 
-def load_split(dataset_dir: Path, ds: DatasetConfig) -> tuple[dict[str, Document], dict[str, Query], Qrels]:
-    qrels_path = dataset_dir / "qrels" / f"{ds.eval_split}.tsv"
-    if not qrels_path.is_file():
-        raise FileNotFoundError(f"{qrels_path}: missing qrels for split {ds.eval_split!r}")
+def load_split(dataset_dir: Path, split: str) -> tuple[dict[str, Document], dict[str, Query], Qrels]:
     corpus = io.read_corpus(dataset_dir / "corpus.jsonl")
-    qrels = io.read_qrels(qrels_path)
+    qrels = io.read_split(dataset_dir, split)
     queries = eval_queries(io.read_queries(dataset_dir / "queries.jsonl"), qrels)
     return corpus, queries, qrels
 
 
-def encode_documents(model: Any, corpus: dict[str, Document], cfg: EvalConfig) -> tuple[list[str], np.ndarray]:
+def encode_documents(model: Any, corpus: dict[str, Document], enc: Encoding) -> tuple[list[str], np.ndarray]:
     """Passage embeddings (L2-normalised, float32) through the model's document route."""
     doc_ids = list(corpus)
     emb = model.encode_document(
-        [cfg.passage_prefix + corpus[d].full_text() for d in doc_ids],
-        batch_size=cfg.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-        show_progress_bar=True,
+        [enc.passage_prefix + corpus[d].full_text() for d in doc_ids],
+        batch_size=enc.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+        show_progress_bar=False,
     )
     return doc_ids, emb.astype(np.float32)
 
 
 def dense_search(model: Any, doc_ids: list[str], doc_emb: np.ndarray, queries: dict[str, Query],
-                 cfg: EvalConfig, top_k: int) -> Run:
+                 enc: Encoding, top_k: int) -> Run:
     """Encode the queries (query route) and search the passages exactly (FAISS inner product
     on normalised vectors = cosine, BEIR's ``cos_sim``)."""
     import faiss
 
     q_ids = list(queries)
     q_emb = model.encode_query(
-        [cfg.query_prefix + queries[q].text for q in q_ids],
-        batch_size=cfg.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+        [enc.query_prefix + queries[q].text for q in q_ids],
+        batch_size=enc.batch_size, normalize_embeddings=True, convert_to_numpy=True,
     ).astype(np.float32)
     index = faiss.IndexFlatIP(doc_emb.shape[1])
     index.add(doc_emb)
@@ -115,91 +115,98 @@ def dense_search(model: Any, doc_ids: list[str], doc_emb: np.ndarray, queries: d
     }
 
 
-def load_encoder(model_dir: Path, max_seq_length: int, dtype: str) -> Any:
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(model_dir), device="cuda" if torch.cuda.is_available() else "cpu")
-    model.max_seq_length = max_seq_length
-    if dtype == "bfloat16":
-        model = model.to(torch.bfloat16)
-    return model
+def index_settings(enc: Encoding) -> dict[str, Any]:
+    """What an index's embeddings depend on besides the passage tower's weights."""
+    return {"batch_size": enc.batch_size, "max_seq_length": enc.max_seq_length, "dtype": enc.dtype,
+            "passage_prefix": enc.passage_prefix}
 
 
-#: Settings that change passage embeddings: an index is reused only if they all match.
-INDEX_SETTINGS = ("max_seq_length", "dtype", "passage_prefix")
-
-
-def index_settings(cfg: EvalConfig) -> dict[str, Any]:
-    return {k: getattr(cfg, k) for k in INDEX_SETTINGS}
-
-
-def encode_corpus(cfg: EvalConfig, model_dir: Path, dataset_dir: Path, out_dir: Path, threads: int) -> dict[str, Any]:
-    """Encode an eval corpus once with a base encoder; every model sharing that base's
-    passage tower (scale 0, and query-tower fine-tuning) searches this index."""
-    import torch
-
-    torch.set_num_threads(threads)
+def encode_corpus(cfg: EncodeConfig, model_dir: Path, dataset_dir: Path, out_dir: Path) -> Artifact:
+    """Encode a corpus once with a base encoder; every model sharing that base's passage tower
+    (scale 0, and query-tower fine-tuning) searches this index."""
     start = time.perf_counter()
     corpus = io.read_corpus(dataset_dir / "corpus.jsonl")
-    model = load_encoder(model_dir, cfg.max_seq_length, cfg.dtype)
-    doc_ids, emb = encode_documents(model, corpus, cfg)
+    encoder = load_encoder(model_dir, cfg.encoding, cfg.compute)
+    doc_ids, emb = encode_documents(encoder.model, corpus, cfg.encoding)
     out_dir.mkdir(parents=True, exist_ok=True)
     with io.atomic_open(out_dir / "embeddings.npy", "wb") as f:
         np.save(f, emb)
     io.write_json(out_dir / "doc_ids.json", doc_ids)
-    return {"documents": len(doc_ids), "dimension": int(emb.shape[1]), "settings": index_settings(cfg),
-            "encoding_seconds": round(time.perf_counter() - start, 2)}
+    return Artifact(
+        kind="index", meta=out_dir / "meta.json",
+        inputs={"model": model_dir / "meta.json", "dataset": dataset_dir / "meta.json"},
+        outputs={"embeddings": out_dir / "embeddings.npy", "doc_ids": out_dir / "doc_ids.json"},
+        facts={"documents": len(doc_ids), "dimension": int(emb.shape[1]), "settings": index_settings(cfg.encoding),
+               "passage_tower_sha256": encoder.passage_tower_sha256},
+        volatile={"encoding_seconds": time.perf_counter() - start},
+    )
 
 
-def load_index(index_dir: Path, cfg: EvalConfig) -> tuple[list[str], np.ndarray]:
+class StaleIndexError(UserError, ValueError):
+    """An index built by other passage-tower weights or settings than the model evaluated."""
+
+
+def load_index(index_dir: Path, enc: Encoding, encoder: Encoder) -> tuple[list[str], np.ndarray]:
+    """An index's ids and embeddings, if it was built with ``enc``'s settings by ``encoder``'s
+    passage tower (same weights digest); otherwise :class:`StaleIndexError` naming both."""
     meta = io.read_json(index_dir / "meta.json")
-    if meta["settings"] != index_settings(cfg):
-        raise ValueError(f"{index_dir}: built with {meta['settings']}, evaluation asks {index_settings(cfg)}")
+    if meta["settings"] != index_settings(enc):
+        raise StaleIndexError(f"{index_dir}: built with {meta['settings']}, evaluation asks {index_settings(enc)}")
+    built_by, wanted = meta["passage_tower_sha256"], encoder.passage_tower_sha256
+    if built_by != wanted:
+        raise StaleIndexError(f"{index_dir}: built by passage-tower weights {built_by[:16]}, the model's passage "
+                              f"tower is {wanted[:16]}: its corpus must be encoded by the model itself")
     return io.read_json(index_dir / "doc_ids.json"), np.load(index_dir / "embeddings.npy")
 
 
-def evaluate_dense(cfg: EvalConfig, model_dir: Path, dataset_dir: Path, run_path: Path, threads: int,
-                   index_dir: Path | None = None) -> dict[str, Any]:
-    """Retrieve with a dense model: passages from its base's index when given (the model's
-    passage tower is the base's), else encoded here."""
-    import torch
-
-    torch.set_num_threads(threads)
+def evaluate_dense(cfg: EvalConfig, model_dir: Path, dataset_dir: Path, run_path: Path, metrics_path: Path,
+                   index_dir: Path | None = None) -> Artifact:
+    """Retrieve with a dense model: passages from its base's index (``passage_index: base``,
+    the model's passage tower is the base's, checked by digest), else encoded here."""
     start = time.perf_counter()
-    corpus, queries, qrels = load_split(dataset_dir, cfg.dataset)
-    model = load_encoder(model_dir, cfg.max_seq_length, cfg.dtype)
-    if index_dir is not None:
-        doc_ids, doc_emb = load_index(index_dir, cfg)
+    corpus, queries, qrels = load_split(dataset_dir, cfg.split.split)
+    encoder = load_encoder(model_dir, cfg.encoding, cfg.compute)
+    if cfg.passage_index == "base":
+        if index_dir is None:
+            raise ValueError("passage_index is base, but no index was given")
+        doc_ids, doc_emb = load_index(index_dir, cfg.encoding, encoder)
         if doc_ids != list(corpus):
             raise ValueError(f"{index_dir}: document ids differ from {dataset_dir}/corpus.jsonl")
     else:
-        doc_ids, doc_emb = encode_documents(model, corpus, cfg)
-    extra = 1 if cfg.dataset.ignore_identical_ids else 0
-    run = dense_search(model, doc_ids, doc_emb, queries, cfg, cfg.top_k + extra)
-    return _finish(run, qrels, cfg.dataset, cfg.top_k, run_path, "synthir-dense", start, {
-        "retriever": "dense-faiss-flat-ip", **index_settings(cfg), "query_prefix": cfg.query_prefix,
-        "passage_index": "base index" if index_dir is not None else "encoded in job",
+        doc_ids, doc_emb = encode_documents(encoder.model, corpus, cfg.encoding)
+    extra = 1 if cfg.split.ignore_identical_ids else 0
+    run = dense_search(encoder.model, doc_ids, doc_emb, queries, cfg.encoding, cfg.top_k + extra)
+    result = _finish(run, qrels, cfg.split, cfg.top_k, run_path, "synthir-dense", {
+        "retriever": "dense-faiss-flat-ip", **index_settings(cfg.encoding), "query_prefix": cfg.encoding.query_prefix,
+        "passage_index": cfg.passage_index, "passage_tower_sha256": encoder.passage_tower_sha256,
     })
+    io.write_json(metrics_path, result)
+    inputs = {"model": model_dir / "meta.json", "dataset": dataset_dir / "meta.json"}
+    if index_dir is not None:
+        inputs["index"] = index_dir / "meta.json"
+    return Artifact(kind="evaluation", meta=metrics_path.parent / "meta.json", inputs=inputs,
+                    outputs={"run": run_path, "metrics": metrics_path},
+                    volatile={"evaluation_seconds": time.perf_counter() - start})
 
 
-def bm25_search(cfg: BM25Config, corpus: dict[str, Document], queries: dict[str, Query], top_k: int) -> Run:
-    return BM25Index(cfg, corpus).search({q.id: q.text for q in queries.values()}, top_k)
-
-
-def evaluate_bm25(cfg: BM25Config, dataset_dir: Path, run_path: Path) -> dict[str, Any]:
+def evaluate_bm25(cfg: BM25EvalConfig, dataset_dir: Path, run_path: Path, metrics_path: Path) -> Artifact:
     start = time.perf_counter()
-    corpus, queries, qrels = load_split(dataset_dir, cfg.dataset)
-    extra = 1 if cfg.dataset.ignore_identical_ids else 0
-    run = bm25_search(cfg, corpus, queries, cfg.top_k + extra)
-    return _finish(run, qrels, cfg.dataset, cfg.top_k, run_path, "synthir-bm25", start, {
-        "retriever": "bm25s", "k1": cfg.k1, "b": cfg.b, "stemmer": cfg.stemmer, "stopwords": cfg.stopwords,
+    corpus, queries, qrels = load_split(dataset_dir, cfg.split.split)
+    extra = 1 if cfg.split.ignore_identical_ids else 0
+    run = BM25Index(cfg.bm25, corpus).search({q.id: q.text for q in queries.values()}, cfg.top_k + extra)
+    result = _finish(run, qrels, cfg.split, cfg.top_k, run_path, "synthir-bm25", {
+        "retriever": "bm25s", "k1": cfg.bm25.k1, "b": cfg.bm25.b, "stemmer": cfg.bm25.stemmer,
+        "stopwords": cfg.bm25.stopwords,
     })
+    io.write_json(metrics_path, result)
+    return Artifact(kind="evaluation", meta=metrics_path.parent / "meta.json",
+                    inputs={"dataset": dataset_dir / "meta.json"}, outputs={"run": run_path, "metrics": metrics_path},
+                    volatile={"evaluation_seconds": time.perf_counter() - start})
 
 
-def _finish(run: Run, qrels: Qrels, ds: DatasetConfig, top_k: int, run_path: Path, tag: str,
-            start: float, settings: dict[str, Any]) -> dict[str, Any]:
-    if ds.ignore_identical_ids:
+def _finish(run: Run, qrels: Qrels, split: EvalSplit, top_k: int, run_path: Path, tag: str,
+            settings: dict[str, Any]) -> dict[str, Any]:
+    if split.ignore_identical_ids:
         run = drop_identical_ids(run)
     run = cut(run, top_k)
     io.write_trec_run(run_path, run, tag)
@@ -208,8 +215,7 @@ def _finish(run: Run, qrels: Qrels, ds: DatasetConfig, top_k: int, run_path: Pat
         "metrics": {k: round(v, 6) for k, v in means.items()},
         "per_query": {k: {q: round(s, 6) for q, s in v.items()} for k, v in per_query.items()},
         "queries_evaluated": len(judged_queries(qrels)),
-        "settings": {**settings, "split": ds.eval_split, "top_k": top_k,
-                     "ignore_identical_ids": ds.ignore_identical_ids},
+        "settings": {**settings, "split": split.split, "top_k": top_k,
+                     "ignore_identical_ids": split.ignore_identical_ids},
         "run_sha256": io.sha256_file(run_path),
-        "evaluation_seconds": round(time.perf_counter() - start, 2),
     }

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from synthir.bm25 import BM25Index
-from synthir.generate import Rejected, Request
+from synthir.engine import Rejected, Request
 from synthir.io import Document
 from synthir.llm.base import Message
 from synthir.strategies.base import load_template, truncate_words

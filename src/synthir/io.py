@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from synthir.errors import UserError
+
 #: BEIR / ranx shapes: query id -> doc id -> graded relevance, and query id -> doc id -> score.
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, dict[str, float]]
@@ -35,7 +37,7 @@ class Query(NamedTuple):
     text: str
 
 
-class DataFormatError(ValueError):
+class DataFormatError(UserError, ValueError):
     """An input file is malformed; the message names the file and line."""
 
 
@@ -126,10 +128,11 @@ def md5_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-#: Files a directory's digest leaves out: its own sidecar (written after the digest), the
-#: marker Snakemake drops into directory outputs, and timings (synthesis.COSTS), which differ
-#: between runs that produce identical data.
-TREE_IGNORED = frozenset({"meta.json", ".snakemake_timestamp", "costs.jsonl"})
+#: Files a directory's digest leaves out: its own sidecar (written after the digest), its
+#: record (synthir.provenance.RECORD), the marker Snakemake drops into directory outputs, and
+#: per-response timings (synthir.pools.COSTS), which differ between runs that produce
+#: identical data. ``.dvcignore`` leaves the volatile ones out of DVC's hashes likewise.
+TREE_IGNORED = frozenset({"meta.json", "record.json", ".snakemake_timestamp", "costs.jsonl"})
 
 
 def sha256_tree(path: str | os.PathLike[str]) -> str:
@@ -214,6 +217,15 @@ def read_qrels(path: str | os.PathLike[str]) -> Qrels:
     if not qrels:
         raise DataFormatError(f"{path}: no judgments")
     return qrels
+
+
+def read_split(dataset_dir: str | os.PathLike[str], split: str) -> Qrels:
+    """The qrels of ``split`` of a collection in BEIR layout; a missing split names the ones there."""
+    path = Path(dataset_dir) / "qrels" / f"{split}.tsv"
+    if not path.is_file():
+        found = sorted(p.stem for p in (Path(dataset_dir) / "qrels").glob("*.tsv"))
+        raise DataFormatError(f"{path}: no split {split!r} in this collection (found: {', '.join(found) or 'none'})")
+    return read_qrels(path)
 
 
 # --------------------------------------------------------------------------- TREC runs

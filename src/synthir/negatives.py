@@ -5,8 +5,14 @@ picks one negative per example from a rank window, skipping the positive and, as
 false-negative guard, any candidate whose score exceeds ``max_score_ratio`` times the positive's
 own score (positive-aware mining, as NV-Retriever; 2504.21015 compares such mined negatives with
 LLM-written ones). Candidates the guard skips are counted: the false-negative audit. An example
-with no candidate left gets a seeded random passage instead, also counted. ``llm`` negatives
-are written during generation (:class:`LLMNegative`) and only checked here.
+with no candidate left gets a random passage instead, drawn from a generator seeded by the
+strategy's seed and the row's query id, also counted. ``llm`` negatives are written during
+generation (:class:`LLMNegative`) and only checked here.
+
+A row's negative depends on that row alone (BM25 scores each query by itself, the dense miner
+encodes one query at a time, the reranker scores one query's candidates as one batch), so the
+negatives of a subset are a prefix of those of a larger one: in bf16, the padding of a batch
+shared with other queries would change an embedding.
 
 The subsets of one pool share their queries, so ``qgen`` and ``qgen+bm25`` (same prompts, same
 cache entries) train on the same queries and differ only by the negatives.
@@ -21,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from synthir.config import NegativesConfig, SubsetConfig
-from synthir.generate import Rejected, Request
+from synthir.engine import Rejected, Request
 from synthir.io import Document, Query, Run
 from synthir.llm.base import Message
 from synthir.strategies.base import (
@@ -38,37 +44,43 @@ def bm25_scores(cfg: SubsetConfig, corpus: dict[str, Document], rows: list[dict[
                 resources: dict[str, Path]) -> Run:
     """Every passage's BM25 score for every query (the positive's score is needed even when it
     ranks outside the window)."""
-    from synthir.evaluate import bm25_search
+    from synthir.bm25 import BM25Index
 
-    return bm25_search(cfg.bm25, corpus, _queries(rows), top_k=len(corpus))
+    assert cfg.bm25 is not None
+    return BM25Index(cfg.bm25, corpus).search({r["query_id"]: r["query"] for r in rows}, len(corpus))
 
 
 def dense_scores(cfg: SubsetConfig, corpus: dict[str, Document], rows: list[dict[str, Any]],
                  resources: dict[str, Path]) -> Run:
     """Every passage's cosine score under the negatives' encoder: its corpus index (the one
     evaluation builds, reused) and its query route."""
-    from synthir.evaluate import dense_search, load_encoder, load_index
+    from dataclasses import replace
 
-    assert cfg.dense is not None, "dense mining needs the encoder's evaluation settings"
-    doc_ids, emb = load_index(resources["index"], cfg.dense)
+    from synthir.encoders import load_encoder
+    from synthir.evaluate import dense_search, load_index
+
+    assert cfg.dense is not None and cfg.compute is not None, "dense mining needs the encoder's settings"
+    encoder = load_encoder(resources["encoder"], cfg.dense, cfg.compute)
+    doc_ids, emb = load_index(resources["index"], cfg.dense, encoder)
     if doc_ids != list(corpus):
         raise ValueError(f"{resources['index']}: document ids differ from the training corpus")
-    model = load_encoder(resources["encoder"], cfg.dense.max_seq_length, cfg.dense.dtype)
-    return dense_search(model, doc_ids, emb, _queries(rows), cfg.dense, top_k=len(corpus))
+    one_at_a_time = replace(cfg.dense, batch_size=1)  # see the module docstring
+    return dense_search(encoder.model, doc_ids, emb, _queries(rows), one_at_a_time, top_k=len(corpus))
 
 
 def ce_scores(cfg: SubsetConfig, corpus: dict[str, Document], rows: list[dict[str, Any]],
               resources: dict[str, Path]) -> Run:
     """BM25's top ``rank_window[1]`` candidates and the positive, re-scored by the reranker
     (synthir.rerank): ranks and the guard then use the cross-encoder's probabilities."""
-    from synthir.evaluate import bm25_search
+    from synthir.bm25 import BM25Index
     from synthir.rerank import rerank
 
     assert cfg.negatives is not None and cfg.negatives.rank_window is not None and cfg.reranker_max_length
-    first = bm25_search(cfg.bm25, corpus, _queries(rows), top_k=cfg.negatives.rank_window[1])
+    assert cfg.bm25 is not None and cfg.compute is not None
+    first = BM25Index(cfg.bm25, corpus).search({r["query_id"]: r["query"] for r in rows}, cfg.negatives.rank_window[1])
     candidates = {r["query_id"]: sorted({*first.get(r["query_id"], {}), r["positive_id"]}) for r in rows}
     return rerank(resources["reranker"], corpus, {r["query_id"]: r["query"] for r in rows}, candidates,
-                  cfg.reranker_max_length)
+                  cfg.reranker_max_length, cfg.compute)
 
 
 Miner = Callable[[SubsetConfig, dict[str, Document], list[dict[str, Any]], dict[str, Path]], Run]
@@ -104,7 +116,6 @@ def add_negatives(rows: list[dict[str, Any]], corpus: dict[str, Document], cfg: 
     scores: Run = {}
     if neg.source in MINERS:
         scores = MINERS[neg.source](cfg, corpus, rows, resources or {})
-    rng = random.Random(cfg.seed)
     doc_ids = sorted(corpus)
     origin: Counter[str] = Counter()
     guarded = 0
@@ -117,6 +128,7 @@ def add_negatives(rows: list[dict[str, Any]], corpus: dict[str, Document], cfg: 
                          if neg.source in MINERS else (None, 0))
         guarded += skipped
         origin[neg.source if pick else "random_fallback"] += 1
+        rng = random.Random(f"{cfg.seed}:{r['query_id']}")  # this row's own draws (module docstring)
         while pick is None or pick == r["positive_id"]:
             pick = rng.choice(doc_ids)
         r["negative_id"], r["negative"] = pick, corpus[pick].full_text()

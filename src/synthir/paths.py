@@ -18,6 +18,7 @@ __all__ = ["LAYOUT", "NONE", "PurePosixPath", "SLUG", "WILDCARD_ORDER", "cell_di
 WILDCARD_ORDER: tuple[str, ...] = (
     "eval",
     "model",
+    "corpus",
     "dataset",
     "augmenter",
     "strategy",
@@ -25,7 +26,6 @@ WILDCARD_ORDER: tuple[str, ...] = (
     "base",
     "seed",
 )
-#: Slug grammar for every wildcard value (ARCHITECTURE.md section 3).
 #: Wildcard values: lower-case letters, digits, '-', and '+' (a strategy combined with a
 #: negative source, e.g. ``qgen+bm25``). Nothing that needs quoting in a shell or a regex class.
 SLUG = re.compile(r"^[a-z0-9][a-z0-9+-]*$")
@@ -37,14 +37,15 @@ NONE = "none"
 LAYOUT: dict[str, tuple[str, tuple[str, ...]]] = {
     "raw": ("data/raw", ("dataset",)),
     "prepared": ("data/prepared", ("model",)),
-    "index": ("data/index", ("eval", "base")),
+    # a base encoder's embeddings of a corpus (an eval corpus, or the training corpus for dense mining)
+    "index": ("data/index", ("corpus", "base")),
     # a cross-encoder trained on a dataset's labelled split, for `ce` hard negatives
     "reranker": ("data/synthetic", ("model", "dataset")),
     "pool": ("data/synthetic", ("dataset", "augmenter", "strategy")),
     "subset": ("data/synthetic", ("dataset", "augmenter", "strategy", "scale")),
     "model": ("models", ("dataset", "augmenter", "strategy", "scale", "base", "seed")),
     "result": ("results", ("eval", "dataset", "augmenter", "strategy", "scale", "base", "seed")),
-    # a training set's overlap with one eval dataset (synthir.stats), shared by its bases and seeds
+    # a training set's overlap with one eval dataset (synthir.quality), shared by its bases and seeds
     "leakage": ("results", ("eval", "dataset", "augmenter", "strategy", "scale")),
 }
 

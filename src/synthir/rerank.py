@@ -15,15 +15,16 @@ from typing import Any
 
 from synthir import io
 from synthir.bm25 import BM25Index
-from synthir.config import RerankerConfig
+from synthir.config import Compute, RerankerConfig
 from synthir.io import Document
+from synthir.provenance import Artifact
 
 
 def training_pairs(cfg: RerankerConfig, dataset_dir: Path) -> list[tuple[str, str, float]]:
     """(query, passage, label) for the labelled split: positives, then BM25 negatives."""
     corpus = io.read_corpus(dataset_dir / "corpus.jsonl")
     queries = io.read_queries(dataset_dir / "queries.jsonl")
-    qrels = io.read_qrels(dataset_dir / "qrels" / f"{cfg.train_split}.tsv")
+    qrels = io.read_split(dataset_dir, cfg.train_split)
     labelled = {q: {d for d, g in docs.items() if g > 0 and d in corpus} for q, docs in sorted(qrels.items())
                 if q in queries}
     labelled = {q: docs for q, docs in labelled.items() if docs}
@@ -38,7 +39,7 @@ def training_pairs(cfg: RerankerConfig, dataset_dir: Path) -> list[tuple[str, st
     return pairs
 
 
-def train_reranker(cfg: RerankerConfig, encoder_dir: Path, dataset_dir: Path, out_dir: Path, threads: int) -> dict[str, Any]:
+def train_reranker(cfg: RerankerConfig, encoder_dir: Path, dataset_dir: Path, out_dir: Path) -> Artifact:
     import torch
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (
@@ -46,18 +47,16 @@ def train_reranker(cfg: RerankerConfig, encoder_dir: Path, dataset_dir: Path, ou
     )
     from transformers import set_seed
 
-    torch.set_num_threads(threads)
     set_seed(cfg.seed)
     pairs = training_pairs(cfg, dataset_dir)
-    model = CrossEncoder(str(encoder_dir), num_labels=1, max_length=cfg.max_length, device="cpu"
-                         if not torch.cuda.is_available() else None)
+    model = CrossEncoder(str(encoder_dir), num_labels=1, max_length=cfg.max_length, device=cfg.compute.device)
     data = Dataset.from_dict({"query": [p[0] for p in pairs], "passage": [p[1] for p in pairs],
                               "label": [p[2] for p in pairs]})
     with tempfile.TemporaryDirectory() as tmp:
         args = CrossEncoderTrainingArguments(
             output_dir=tmp, num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
             learning_rate=cfg.learning_rate, warmup_ratio=0.1, seed=cfg.seed, data_seed=cfg.seed,
-            save_strategy="no", report_to="none", use_cpu=not torch.cuda.is_available(),
+            save_strategy="no", report_to="none", use_cpu=cfg.compute.device == "cpu",
             logging_steps=max(1, len(pairs) // cfg.batch_size // 5),
         )
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=data,
@@ -65,23 +64,32 @@ def train_reranker(cfg: RerankerConfig, encoder_dir: Path, dataset_dir: Path, ou
         start = time.perf_counter()
         result = trainer.train()
         seconds = time.perf_counter() - start
-    model.save(str(out_dir))
-    return {"pairs": len(pairs), "positives": int(sum(p[2] for p in pairs)), "steps": int(result.global_step),
-            "train_loss": round(float(result.training_loss), 6), "training_seconds": round(seconds, 2),
-            "torch_threads": threads, "loss": "BinaryCrossEntropyLoss", "weights_sha256": io.sha256_tree(out_dir)}
+    # no model card: it records the training time and the Python version (meta.json has the rest)
+    model.save(str(out_dir), create_model_card=False)
+    return Artifact(
+        kind="reranker", meta=out_dir / "meta.json",
+        inputs={"encoder": encoder_dir / "meta.json", "dataset": dataset_dir / "meta.json"},
+        outputs={"model": out_dir},
+        facts={"pairs": len(pairs), "positives": int(sum(p[2] for p in pairs)), "steps": int(result.global_step),
+               "train_loss": round(float(result.training_loss), 6), "loss": "BinaryCrossEntropyLoss",
+               "torch_threads": torch.get_num_threads(), "weights_sha256": io.sha256_tree(out_dir)},
+        volatile={"training_seconds": seconds},
+    )
 
 
 def rerank(reranker_dir: Path, corpus: dict[str, Document], queries: dict[str, str],
-           candidates: dict[str, list[str]], max_length: int, batch_size: int = 64) -> dict[str, dict[str, float]]:
-    """Sigmoid score of every (query, candidate passage) pair."""
+           candidates: dict[str, list[str]], max_length: int, compute: Compute) -> dict[str, dict[str, float]]:
+    """Sigmoid score of every (query, candidate passage) pair, one query's candidates per batch
+    (a query's scores do not depend on the other queries of the set)."""
     import torch
     from sentence_transformers.cross_encoder import CrossEncoder
 
-    model = CrossEncoder(str(reranker_dir), max_length=max_length, device="cuda" if torch.cuda.is_available() else "cpu")
-    pairs = [(q, d) for q in queries for d in candidates.get(q, [])]
-    scores = model.predict([(queries[q], corpus[d].full_text()) for q, d in pairs], batch_size=batch_size,
-                           activation_fn=torch.nn.Sigmoid(), convert_to_numpy=True, show_progress_bar=False)
-    out: dict[str, dict[str, float]] = {q: {} for q in queries}
-    for (q, d), s in zip(pairs, scores):
-        out[q][d] = float(s)
+    model = CrossEncoder(str(reranker_dir), max_length=max_length, device=compute.device)
+    out: dict[str, dict[str, float]] = {}
+    for q, text in queries.items():
+        docs = candidates.get(q, [])
+        scores = model.predict([(text, corpus[d].full_text()) for d in docs], batch_size=max(1, len(docs)),
+                               activation_fn=torch.nn.Sigmoid(), convert_to_numpy=True,
+                               show_progress_bar=False) if docs else []
+        out[q] = {d: float(s) for d, s in zip(docs, scores)}
     return out

@@ -49,7 +49,8 @@ def collect(metrics_paths: list[Path]) -> dict[str, dict[str, Any]]:
         _flatten(f"eval.{w['eval']}", meta["config"], cell["params"])
         for role, rec in meta["inputs"].items():
             cell["inputs"][f"{w['eval']}.{role}"] = rec["sha256"]
-        cell["environment"] = meta["environment"]
+        record = provenance.record_path(mp.parent / "meta.json")
+        cell["code"] = io.read_json(record) if record.is_file() else {}
         cell.setdefault("outputs", {})[w["eval"]] = provenance.artifact_digest(meta)
     for cell in cells.values():
         cell["content"] = io.sha256_json(cell["outputs"])
@@ -75,7 +76,7 @@ def sync(metrics_paths: list[Path], tracking_uri: str | None = None, experiment:
         if keep:
             receipt["runs"][cid] = {"run_id": keep[0].info.run_id, "action": "unchanged"}
             continue
-        env = cell["environment"]
+        env = cell["code"]
         tags = {
             "synthir.cell": cid, "synthir.content": cell["content"],
             **{f"synthir.{k}": str(v) for k, v in cell["wildcards"].items()},

@@ -11,6 +11,8 @@ from typing import Any
 
 from synthir import io
 from synthir.config import TrainConfig
+from synthir.encoders import document_tower, module_digest
+from synthir.provenance import Artifact
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def _check_text(value: object, where: str, col: str) -> None:
 def load_training_set(path: Path) -> tuple[str, list[dict[str, Any]]]:
     """Read and validate ``train.jsonl``: its shape (see SHAPES) and every row's fields of it.
 
-    Guards against the traps in STYLE.md: a list or a number where a string belongs would be
+    Guards against two known traps (sentence-transformers #2791, FlagEmbedding #1388): a list or a number where a string belongs would be
     silently turned into characters or tokens by the collator, and a string where a list of
     positives belongs would be iterated character by character.
     """
@@ -82,20 +84,6 @@ def duplicate_positive_rate(rows: list[dict[str, str]], batch_size: int) -> floa
     return dup / len(rows)
 
 
-def module_digest(module: Any) -> str:
-    """sha256 over a module's parameters and buffers (names, dtypes, shapes, bytes)."""
-    import hashlib
-
-    import torch
-
-    h = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        t = tensor.detach().cpu().contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
-        h.update(t.view(-1).view(dtype=torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-
 def build_model(base_dir: Path, tower: str, device: str | None) -> tuple[Any, dict[str, str] | None]:
     """The model to train and, for ``tower == "query"``, the router mapping of the columns.
 
@@ -112,14 +100,6 @@ def build_model(base_dir: Path, tower: str, device: str | None) -> tuple[Any, di
     document.requires_grad_(False)
     router = Router.for_query_document(query_modules=list(query), document_modules=list(document))
     return SentenceTransformer(modules=[router], device=device), {"anchor": "query"}
-
-
-def document_tower(model: Any) -> Any:
-    """The module that encodes passages: the Router's document route, or the whole model."""
-    from sentence_transformers.sentence_transformer.modules import Router
-
-    first = model[0]
-    return first.sub_modules["document"] if isinstance(first, Router) else model
 
 
 def training_columns(shape: str, rows: list[dict[str, Any]], cfg: TrainConfig,
@@ -156,11 +136,13 @@ def make_loss(shape: str, model: Any, cfg: TrainConfig) -> Any:
     if name == "DisjInfoNCELoss":
         return DisjInfoNCELoss(model)
     if name == "SoftQELoss":
+        if cfg.distill_weight is None:
+            raise ValueError("an expansion (q2d) training set needs training.distill_weight")
         return SoftQELoss(model, weight=cfg.distill_weight)
     return losses.MultipleNegativesRankingLoss(model)
 
 
-def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir: Path, threads: int) -> dict[str, Any]:
+def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir: Path) -> Artifact:
     """Fine-tune ``base_dir`` on a training set with its shape's loss (SHAPES: InfoNCE with
     in-batch and optional hard negatives, the loss of DAGR and InPars-style studies;
     Disj-InfoNCE; SoftQE with the base itself as teacher) and the no-duplicates batch sampler;
@@ -171,13 +153,12 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
     from transformers import set_seed
 
-    torch.set_num_threads(threads)
     set_seed(cfg.seed)
     shape, rows = load_training_set(train_path)
-    device = None if torch.cuda.is_available() else "cpu"
+    device = cfg.compute.device
     model, router_mapping = build_model(base_dir, cfg.tower, device)
     model.max_seq_length = cfg.max_seq_length
-    base = SentenceTransformer(str(base_dir), device="cpu")  # the untouched base: digest, SoftQE teacher
+    base = SentenceTransformer(str(base_dir), device=device)  # the untouched base: digest, SoftQE teacher
     base.max_seq_length = cfg.max_seq_length
     base_doc_digest = module_digest(base)
     data = Dataset.from_dict(training_columns(shape, rows, cfg, teacher=base if shape == "expansion" else None))
@@ -191,7 +172,7 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
             learning_rate=cfg.learning_rate,
             warmup_ratio=cfg.warmup_ratio,
             bf16=cfg.bf16,
-            use_cpu=not torch.cuda.is_available(),
+            use_cpu=device == "cpu",
             batch_sampler=BatchSamplers.NO_DUPLICATES,
             seed=cfg.seed,
             data_seed=cfg.seed,
@@ -209,27 +190,33 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
         start = time.perf_counter()
         result = trainer.train()
         seconds = time.perf_counter() - start
-    model.save(str(out_dir))
+    # no model card: it records the training time and the Python version (meta.json has the rest)
+    model.save(str(out_dir), create_model_card=False)
     doc_digest = module_digest(document_tower(model))
     if cfg.tower == "query" and doc_digest != base_doc_digest:
         raise RuntimeError("the frozen document tower changed during training; its index is stale")
-    return {
-        "tower": cfg.tower,
-        "document_tower_sha256": doc_digest,
-        "document_tower_is_base": doc_digest == base_doc_digest,
-        "examples": len(rows),
-        "steps": int(result.global_step),
-        "schedule": {"epochs": cfg.epochs} if cfg.max_steps is None else {"max_steps": cfg.max_steps},
-        # CPU kernels reduce in a thread-count-dependent order: an exact rebuild needs this value.
-        "torch_threads": threads,
-        "train_loss": round(float(result.training_loss), 6),
-        "training_seconds": round(seconds, 2),
-        "shape": shape,
-        "loss": SHAPES[shape][1],
-        "loss_config": loss.get_config_dict(),
-        "hard_negatives": shape == "triplets",
-        "columns": [c for c in data.column_names],
-        "batch_sampler": BatchSamplers.NO_DUPLICATES.value,
-        "duplicate_positive_rate_sequential": round(duplicate_positive_rate(rows, cfg.batch_size), 6),
-        "weights_sha256": io.sha256_tree(out_dir),
-    }
+    return Artifact(
+        kind="model", meta=out_dir / "meta.json",
+        inputs={"base": base_dir / "meta.json", "train": train_path.parent / "meta.json"},
+        outputs={"model": out_dir},
+        facts={
+            "tower": cfg.tower,
+            "document_tower_sha256": doc_digest,
+            "document_tower_is_base": doc_digest == base_doc_digest,
+            "examples": len(rows),
+            "steps": int(result.global_step),
+            "schedule": {"epochs": cfg.epochs} if cfg.max_steps is None else {"max_steps": cfg.max_steps},
+            # CPU kernels reduce in a thread-count-dependent order: an exact rebuild needs this value
+            "torch_threads": torch.get_num_threads(),
+            "train_loss": round(float(result.training_loss), 6),
+            "shape": shape,
+            "loss": SHAPES[shape][1],
+            "loss_config": loss.get_config_dict(),
+            "hard_negatives": shape == "triplets",
+            "columns": list(data.column_names),
+            "batch_sampler": BatchSamplers.NO_DUPLICATES.value,
+            "duplicate_positive_rate_sequential": round(duplicate_positive_rate(rows, cfg.batch_size), 6),
+            "weights_sha256": io.sha256_tree(out_dir),
+        },
+        volatile={"training_seconds": seconds},
+    )

@@ -34,8 +34,8 @@ from typing import Any
 
 import yaml
 
-from synthir import config as C
-from synthir import io, paths, provenance
+from synthir.errors import UserError
+from synthir import io, paths, provenance, slices
 from synthir.track import redact
 
 #: Snakemake targets of a full pull: every family of dvc.yaml (see its stages).
@@ -43,7 +43,7 @@ FAMILY_TARGETS = ("all_data", "all_synthetic", "all_models", "all_results", "rep
 RELEASES_DIR = Path("releases")
 
 
-class VersioningError(Exception):
+class VersioningError(UserError):
     """A DVC or Snakemake step of a pull or release failed, or the pulled data is stale."""
 
 
@@ -176,7 +176,7 @@ def data_card(name: str, params: dict[str, Any], subsets: Sequence[Path], checks
     for (dataset, augmenter, strategy), scales in sorted(pools.items()):
         llm, ds = params["llms"][augmenter], params["datasets"][dataset]
         origin = llm["hub"]["id"] if llm.get("hub") else "see params.yaml"
-        gen = C.generate_slice(params, dataset, augmenter, strategy)
+        gen = slices.generate_pool(params, {"dataset": dataset, "augmenter": augmenter, "strategy": strategy})
         lines += [
             f"## {dataset} / {augmenter} / {strategy}", "",
             f"- Generator: `{augmenter}` ({origin}), licence {llm['license']}; backend "
@@ -227,7 +227,7 @@ def release(root: Path, name: str, remote: str, subsets: Sequence[str]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     io.write_json(out / "manifest.json", {
         "name": name, "remote_url": url, "dvc_paths": files, "snakemake_targets": targets,
-        "files_md5": checksums, "environment": provenance.environment(),
+        "files_md5": checksums, "packages": provenance.package_versions(), **provenance.code_version(),
     })
     card = out / "DATACARD.md"
     with io.atomic_open(card) as f:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from synthir import config as C
+from synthir import slices, study
+from synthir.params import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -32,14 +33,15 @@ def test_dry_run_plans_one_job_per_cell_and_eval(tmp_path):
     assert r.returncode == 0, r.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", r.stdout + r.stderr, re.M))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    cells = C.study_cells(params)
+    cells = study.study_cells(params)
     evals = len(params["study"]["eval_datasets"])
     dense = [c for c in cells if c.base != "bm25"]
     trained = [c for c in cells if not c.is_baseline]
     assert int(counts["evaluate_dense"]) == len(dense) * evals
     assert int(counts["evaluate_bm25"]) == evals
     assert int(counts["train_retriever"]) == len(trained)
-    assert int(counts["generate_pool"]) == len({(c.dataset, c.augmenter, c.strategy) for c in trained})
+    assert int(counts["generate_pool"]) == len({(c.dataset, c.augmenter, c.strategy) for c in trained if not c.is_human})
+    assert int(counts["sample_human"]) == len({(c.dataset, c.scale) for c in trained if c.is_human})
 
 
 def test_invalid_params_fail_before_planning_and_name_the_key(tmp_path):
@@ -72,29 +74,15 @@ def test_documented_configs_are_valid_and_write_their_own_reports(tmp_path):
 
 
 def test_documented_configs_share_the_default_studys_artifacts_unchanged():
-    """A cell a documented config shares with the default study must get the same job slices:
+    """A job a documented config shares with the default study must have the same identity:
     otherwise running one study rewrites the other's artifacts (same paths, other params) and
     each run undoes the other."""
-    from snakemake.utils import update_config
-
-    default = yaml.safe_load((ROOT / "params.yaml").read_text())
-
-    def slices(p: dict, cell: C.Cell, evals: set[str]) -> dict:
-        d, a, st = cell.dataset, cell.augmenter, cell.strategy
-        return {
-            "llm": C.llm_slice(p, a), "encoder": C.encoder_slice(p, cell.base),
-            "generate": C.generate_slice(p, d, a, st), "subset": C.subset_slice(p, d, st),
-            "stats": C.stats_slice(p, d), "train": C.train_slice(p, cell.base, cell.seed),
-            **{f"leakage {e}": C.leakage_slice(p, e) for e in sorted(evals)},
-            **{f"eval {e}": C.eval_slice(p, e, cell.base) for e in sorted(evals)},
-        }
-
+    default = load(ROOT / "params.yaml")
     for config in sorted((ROOT / "configs").glob("*.yaml")):
-        merged = yaml.safe_load((ROOT / "params.yaml").read_text())
-        update_config(merged, yaml.safe_load(config.read_text()))
-        shared = set(C.study_cells(default)) & set(C.study_cells(merged))
-        evals = set(default["study"]["eval_datasets"]) & set(merged["study"]["eval_datasets"])
-        assert shared, config.name
-        for cell in shared:
-            if not cell.is_baseline:
-                assert slices(merged, cell, evals) == slices(default, cell, evals), f"{config.name}: {cell}"
+        merged = load(ROOT / "params.yaml", [config])
+        shared = set(study.jobs(default)) & set(study.jobs(merged))
+        assert any(j.rule == "train_retriever" for j in shared), config.name
+        for job in shared:
+            if job.rule in slices.IDENTITY:
+                assert slices.identity(merged, job.rule, job.wc) == slices.identity(default, job.rule, job.wc), \
+                    f"{config.name}: {job}"

@@ -29,3 +29,69 @@ def test_cache_round_trip_and_unreadable_entry_is_a_miss(tmp_path):
     assert cache.get(key) == {"text": "q"}
     (tmp_path / key[:2] / f"{key}.json").write_text("{truncated")
     assert cache.get(key) is None
+
+
+class BatchSensitive:
+    """A backend whose output for an item depends on the other items of its batch, as bf16
+    greedy decoding's does (padding and batch shape change tokens): the text names the batch.
+    A stand-in with that property made explicit, so the engine's keying is tested alone; the
+    real model's case is tests/workflow/test_cache_batches.py (slow)."""
+
+    batch_invariant = False
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def identity(self):
+        return {"backend": "batch-sensitive"}
+
+    def render(self, prompt):
+        return prompt[0].content
+
+    def generate(self, prompts, decoding, seeds):
+        from synthir.llm.base import Completion
+
+        self.calls += len(prompts)
+        batch = "+".join(p[0].content for p in prompts)
+        return [Completion(f"{p[0].content} in [{batch}]", 1, 1, 0.0) for p in prompts]
+
+
+def _requests(names):
+    from synthir.engine import Request
+    from synthir.llm.base import Message
+
+    return [Request(n, (Message("user", n),), i, {}) for i, n in enumerate(names)]
+
+
+def _texts(backend, cache, names):
+    from synthir.config import Decoding
+    from synthir.engine import CallStats, call_cached
+
+    dec = Decoding(max_new_tokens=4, temperature=0.0, top_p=1.0)
+    return [e["text"] for _, e, _ in call_cached(_requests(names), backend, cache, dec, 4, CallStats())]
+
+
+def test_a_recomposed_batch_is_generated_so_cache_and_scratch_agree(tmp_path):
+    # Follow-up batches hold only the records a chunk accepted: a filter change recomposes them.
+    # A cache hit from the old batch would give other text than the same pool built from nothing.
+    warm = LLMCache(tmp_path / "warm")
+    backend = BatchSensitive()
+    _texts(backend, warm, ["a", "b", "c", "d"])  # the batch before the filter change
+    from_cache = _texts(backend, warm, ["a", "c", "d"])  # after it: b was rejected
+    from_scratch = _texts(BatchSensitive(), LLMCache(tmp_path / "cold"), ["a", "c", "d"])
+    assert from_cache == from_scratch == ["a in [a+c+d]", "c in [a+c+d]", "d in [a+c+d]"]
+    again = BatchSensitive()
+    assert _texts(again, warm, ["a", "c", "d"]) == from_scratch and again.calls == 0  # now cached
+
+
+def test_a_batch_invariant_backend_reuses_entries_across_batches(tmp_path):
+    cache = LLMCache(tmp_path)
+    backend = BatchSensitive()
+    backend.batch_invariant = True  # e.g. an HTTP server, which batches requests its own way
+    _texts(backend, cache, ["a", "b"])
+    _texts(backend, cache, ["a"])
+    assert backend.calls == 2
+
+
+def test_cache_key_covers_the_batch_when_given():
+    assert cache_key(**BASE) != cache_key(**BASE, batch="x") != cache_key(**BASE, batch="y")

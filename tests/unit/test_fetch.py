@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from synthir import cli
-from synthir.config import DatasetConfig, FetchConfig
+from synthir import cli, io
+from synthir.config import FetchConfig
 from synthir.data import FetchError, fetch_dataset
 
 DOCS = [{"_id": "d1", "title": "T", "text": "alpha beta"}, {"_id": "q1", "title": "", "text": "gamma"}]
@@ -32,30 +32,68 @@ def make_mirror(root: Path, name: str = "toy", corpus: str | None = None, qrels:
     return mirror
 
 
-def cfg(mirror: Path, name: str = "toy", train_split: str | None = None) -> FetchConfig:
-    ds = DatasetConfig(name=name, url=None, md5=None, mirror_file=f"beir/{name}.zip", license="test",
-                       eval_split="test", train_split=train_split, ignore_identical_ids=False)
-    return FetchConfig(dataset=ds, mirror=str(mirror))
+CFG = FetchConfig(dataset="toy", content="mirror-file:beir/toy.zip")
 
 
-def fetch_cli(mirror: Path, out: Path, train_split: str | None = None) -> int:
-    c = cfg(mirror, train_split=train_split)
-    blob = json.dumps({"dataset": c.dataset.__dict__, "mirror": c.mirror})
-    return cli.main(["fetch", "--config", blob, "--out", str(out), "--download-dir", str(out.parent / "dl")])
+def source(mirror: Path, name: str = "toy", sha256: str | None = None) -> dict:
+    """What the rule passes as --record: where the archive is and what it must match."""
+    return {"mirror": str(mirror), "mirror_file": f"beir/{name}.zip", "url": None, "md5": None, "sha256": sha256,
+            "license": "test"}
+
+
+def fetch_cli(mirror: Path, out: Path) -> int:
+    return cli.main(["fetch-dataset", "--config", json.dumps(CFG.__dict__), "--record", json.dumps(source(mirror)),
+                     "--out-dir", str(out), "--download-dir", str(out.parent / "dl")])
 
 
 def test_fetch_extracts_verifies_and_counts_quirks(tmp_path):
     mirror = make_mirror(tmp_path)
     out = tmp_path / "raw"
-    result = fetch_dataset(cfg(mirror), out, tmp_path / "dl")
+    result = fetch_dataset(CFG, out, tmp_path / "dl", source(mirror))
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "corpus.jsonl", "qrels/test.tsv", "queries.jsonl"]
-    assert result["source"]["kind"] == "mirror" and result["source"]["file"] == "beir/toy.zip"
-    split = result["stats"]["splits"]["test"]
+    assert result.recorded["found"] == {"kind": "mirror", "mirror": str(mirror), "file": "beir/toy.zip"}
+    assert result.facts["source"] == {"sha256": hashlib.sha256((mirror / "beir/toy.zip").read_bytes()).hexdigest()}
+    split = result.facts["stats"]["splits"]["test"]
     assert split["judged_queries"] == 1            # q2 has only a grade-0 judgment
     assert split["max_grade"] == 2
     assert split["query_ids_also_doc_ids"] == 1    # q1 is also a document id (ArguAna's quirk)
-    assert result["stats"]["queries_without_judgments"] == 2
+    assert result.facts["stats"]["queries_without_judgments"] == 2
+
+
+def test_the_same_bytes_from_another_mirror_path_give_the_same_meta(tmp_path):
+    # The location is recorded (record.json), never part of the artifact: a data set read from
+    # a mirror spelled differently, or moved, is the same data set.
+    mirror = make_mirror(tmp_path)
+    a, b = tmp_path / "a" / "raw", tmp_path / "b" / "raw"
+    assert fetch_cli(mirror, a) == 0
+    moved = tmp_path / "elsewhere"
+    mirror.rename(moved)
+    assert fetch_cli(Path(str(moved) + "/../elsewhere"), b) == 0
+    assert (a / "meta.json").read_bytes().replace(b"/a/raw", b"/b/raw") == (b / "meta.json").read_bytes()
+    assert json.loads((b / "record.json").read_text())["recorded"]["mirror"].endswith("/../elsewhere")
+
+
+def test_a_pinned_sha256_is_checked_even_without_the_mirrors_list(tmp_path):
+    mirror = make_mirror(tmp_path)
+    (mirror / "SHA256SUMS").unlink()
+    with pytest.raises(FetchError, match="neither datasets.toy.sha256 nor"):
+        fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror))
+    with pytest.raises(FetchError, match=r"sha256 .* != 1111.* from datasets.toy.sha256"):
+        fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror, sha256="1" * 64))
+    digest = hashlib.sha256((mirror / "beir/toy.zip").read_bytes()).hexdigest()
+    fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror, sha256=digest))
+
+
+def test_any_inner_folder_name_is_a_beir_collection(tmp_path):
+    mirror = make_mirror(tmp_path, name="toy")
+    with zipfile.ZipFile(mirror / "beir/toy.zip") as z, zipfile.ZipFile(tmp_path / "renamed.zip", "w") as out:
+        for item in z.infolist():
+            out.writestr(item.filename.replace("toy/", "my-collection-v2/"), z.read(item))
+    (mirror / "beir/toy.zip").write_bytes((tmp_path / "renamed.zip").read_bytes())
+    (mirror / "SHA256SUMS").write_text(f"{hashlib.sha256((mirror / 'beir/toy.zip').read_bytes()).hexdigest()}  beir/toy.zip\n")
+    fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror))
+    assert (tmp_path / "raw/corpus.jsonl").is_file()
 
 
 def test_cli_fetch_writes_meta_with_source_and_file_digests(tmp_path):
@@ -70,7 +108,7 @@ def test_cli_fetch_writes_meta_with_source_and_file_digests(tmp_path):
 def test_checksum_mismatch_is_refused(tmp_path):
     mirror = make_mirror(tmp_path, bad_checksum=True)
     with pytest.raises(FetchError, match=r"toy.zip: sha256 .* != 0000"):
-        fetch_dataset(cfg(mirror), tmp_path / "raw", tmp_path / "dl")
+        fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror))
 
 
 def test_malformed_corpus_line_is_named_and_leaves_nothing(tmp_path, capsys):
@@ -78,7 +116,7 @@ def test_malformed_corpus_line_is_named_and_leaves_nothing(tmp_path, capsys):
     out = tmp_path / "raw"
     assert fetch_cli(mirror, out) == 2
     err = capsys.readouterr().err
-    assert "toy.zip!toy/corpus.jsonl:2: invalid JSON" in err
+    assert "toy.zip!corpus.jsonl:2: invalid JSON" in err
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -88,13 +126,14 @@ def test_empty_corpus_is_an_error(tmp_path, capsys):
     assert "corpus.jsonl: the corpus is empty" in capsys.readouterr().err
 
 
-def test_missing_qrels_split_is_named(tmp_path, capsys):
+def test_a_missing_split_is_named_with_the_ones_there(tmp_path):
     mirror = make_mirror(tmp_path)
-    assert fetch_cli(mirror, tmp_path / "raw", train_split="train") == 2
-    assert "split 'train' has no qrels/train.tsv" in capsys.readouterr().err
+    fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror))
+    with pytest.raises(io.DataFormatError, match=r"qrels/train.tsv: no split 'train' .*found: test"):
+        io.read_split(tmp_path / "raw", "train")
 
 
 def test_archive_without_qrels_is_an_error(tmp_path):
     mirror = make_mirror(tmp_path, qrels={})
     with pytest.raises(FetchError, match="no toy/qrels/"):
-        fetch_dataset(cfg(mirror), tmp_path / "raw", tmp_path / "dl")
+        fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror))

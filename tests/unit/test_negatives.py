@@ -5,23 +5,22 @@ import numpy as np
 import pytest
 
 from synthir import io
-from synthir.config import BM25Config, DatasetConfig, EvalConfig, NegativesConfig, SubsetConfig
-from synthir.generate import Request
+from synthir.config import BM25Settings, Compute, EncodeConfig, Encoding, NegativesConfig, SubsetConfig
+from synthir.engine import Request
 from synthir.negatives import LLMNegative, add_negatives, pick_negative
 
 SCORES = {"pos": 10.0, "a": 12.0, "b": 9.0, "c": 8.0, "d": 1.0}  # ranks: a, pos, b, c, d
-TINY = DatasetConfig(name="tiny", url=None, md5=None, mirror_file=None, license="", eval_split="test",
-                     train_split="test", ignore_identical_ids=False)
-BM25 = BM25Config(dataset=TINY, top_k=10, k1=0.9, b=0.4, stemmer="english", stopwords="en")
+BM25 = BM25Settings(k1=0.9, b=0.4, stemmer="english", stopwords="en")
+CPU = Compute(threads=1, device="cpu")
 
 
 def mined(source="bm25", window=(1, 3), ratio=1.0, encoder=None):
     return NegativesConfig(source=source, rank_window=list(window), max_score_ratio=ratio, encoder=encoder, prompt=None)
 
 
-def subset_cfg(neg, dense=None):
-    return SubsetConfig(negatives=neg, bm25=BM25, dense=dense, reranker_max_length=None, human_fraction=0.0,
-                        train_split="test", seed=0)
+def subset_cfg(neg, dense=None, reranker_max_length=None):
+    return SubsetConfig(scale=2, negatives=neg, bm25=BM25, dense=dense, reranker_max_length=reranker_max_length,
+                        human_fraction=0.0, train_split=None, seed=0, compute=CPU)
 
 
 def test_pick_takes_the_best_ranked_candidate_inside_the_window():
@@ -50,11 +49,9 @@ def test_dense_mining_searches_the_encoders_index(tiny_collection, tmp_path, pac
     from synthir.evaluate import encode_corpus
 
     corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
-    enc = EvalConfig(dataset=TINY, top_k=10, batch_size=8, max_seq_length=64, dtype="float32",
-                     query_prefix="", passage_prefix="")
-    encode_corpus(enc, packaged_minilm, tiny_collection, tmp_path / "index", threads=1)
-    io.write_json(tmp_path / "index" / "meta.json", {"settings": {"max_seq_length": 64, "dtype": "float32",
-                                                                 "passage_prefix": ""}})
+    enc = Encoding(batch_size=8, max_seq_length=64, dtype="float32", query_prefix="", passage_prefix="")
+    artifact = encode_corpus(EncodeConfig(encoding=enc, compute=CPU), packaged_minilm, tiny_collection, tmp_path / "index")
+    io.write_json(tmp_path / "index" / "meta.json", artifact.facts)
     rows = [{"query_id": "s1", "query": "heart attack prevention", "positive_id": "d1"}]
     stats = add_negatives(rows, corpus, subset_cfg(mined("dense", (1, 3), 1.0, "minilm"), enc),
                           {"encoder": packaged_minilm, "index": tmp_path / "index"})
@@ -101,16 +98,15 @@ def test_ce_mining_rescores_bm25_candidates_with_a_trained_cross_encoder(tiny_co
     with open(tiny_collection / "corpus.jsonl", "a") as f:
         f.write('{"_id": "d4", "title": "", "text": "Aspirin and heart attack risk in older adults."}\n')
     rcfg = RerankerConfig(encoder="minilm", train_split="test", bm25=BM25, negatives_per_query=1, epochs=1,
-                          batch_size=4, learning_rate=2e-5, max_length=32, seed=0)
+                          batch_size=4, learning_rate=2e-5, max_length=32, seed=0, compute=CPU)
     pairs = training_pairs(rcfg, tiny_collection)
     # 3 labelled pairs; one BM25 negative for q1 (d4), none for q2 (BM25 finds only its positive)
     assert sorted(p[2] for p in pairs) == [0.0, 1.0, 1.0, 1.0]
-    meta = train_reranker(rcfg, packaged_minilm, tiny_collection, tmp_path / "ce", threads=1)
+    meta = train_reranker(rcfg, packaged_minilm, tiny_collection, tmp_path / "ce").facts
     assert meta["steps"] == 1 and meta["loss"] == "BinaryCrossEntropyLoss"
     corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
     rows = [{"query_id": "s1", "query": "aspirin heart attack", "positive_id": "d1"}]
-    cfg = SubsetConfig(negatives=mined("ce", (1, 3), 1.0, "minilm"), bm25=BM25, dense=None, reranker_max_length=32,
-                       human_fraction=0.0, train_split="test", seed=0)
+    cfg = subset_cfg(mined("ce", (1, 3), 1.0, "minilm"), reranker_max_length=32)
     stats = add_negatives(rows, corpus, cfg, {"reranker": tmp_path / "ce"})
     assert rows[0]["negative_id"] == "d4"  # the only other BM25 candidate, scored by the cross-encoder
     assert stats["origin"] == {"ce": 1}

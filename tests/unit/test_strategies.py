@@ -6,16 +6,14 @@ import pytest
 
 from synthir import io
 from synthir.bm25 import BM25Index
-from synthir.config import BM25Config, DatasetConfig, Filters, StrategyConfig
+from synthir.config import BM25Settings, Filters, StrategyConfig
 from synthir.filters import Judge, round_trip
-from synthir.generate import Rejected, Request
-from synthir.strategies import STRATEGIES, StrategyInputs
+from synthir.engine import Rejected, Request
+from synthir.strategies import StrategyInputs, strategy_class
 from synthir.strategies.base import check_garbage, first_line, longest_common_run
 from synthir.strategies.utility import parse_selection
 
-BM25 = BM25Config(dataset=DatasetConfig(name="tiny", url=None, md5=None, mirror_file=None, license="",
-                                        eval_split="test", train_split="test", ignore_identical_ids=False),
-                  top_k=10, k1=0.9, b=0.4, stemmer="english", stopwords="en")
+BM25 = BM25Settings(k1=0.9, b=0.4, stemmer="english", stopwords="en")
 
 
 def make(kind, collection, **overrides):
@@ -29,12 +27,11 @@ def make(kind, collection, **overrides):
         bm25=BM25Index(BM25, corpus),
     )
     cfg = StrategyConfig(name=kind, kind=kind, prompt=kind, seed=0, n_examples=0, passage_words=5,
-                         seed_queries=None, budget=None, retrieve_k=0, pseudo_answer=None, human_fraction=0.0,
-                         max_new_tokens=None,
-                         shard_size=10, negatives=None,
+                         seed_queries=None, budget=None, retrieve_k=0, pseudo_answer=None,
+                         max_new_tokens=None, shard_size=10, llm_negative=None,
                          filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8, round_trip_top_k=None,
                                          judge=None))
-    return STRATEGIES[kind](dataclasses.replace(cfg, **overrides), inputs)
+    return strategy_class(kind)(dataclasses.replace(cfg, **overrides), inputs)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from synthir import io, paths
-from synthir.summary import paired_randomization, per_query_table, saturation, summarise
+from synthir.report.summary import paired_randomization, per_query_table, saturation, summarise
 
 QUERIES = [f"q{i}" for i in range(20)]
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from synthir import io
-from synthir.config import TrainConfig
+from synthir.config import Compute, TrainConfig
 from synthir.train import load_training_set, train_retriever
 
 
@@ -38,7 +38,7 @@ def test_bad_shapes_are_refused_with_file_and_line(tmp_path, rows, message):
 def cfg(**kw):
     base = dict(base="minilm-l6", seed=0, tower="query", epochs=1, max_steps=None, distill_weight=1.0,
                 batch_size=4, learning_rate=5e-5, warmup_ratio=0.0, max_seq_length=32, bf16=False,
-                query_prefix="", passage_prefix="")
+                query_prefix="", passage_prefix="", compute=Compute(threads=1, device="cpu"))
     return TrainConfig(**{**base, **kw})
 
 
@@ -51,7 +51,7 @@ def cfg(**kw):
      "MultipleNegativesRankingLoss"),
 ])
 def test_every_shape_trains_with_its_loss(tmp_path, packaged_minilm, shape, rows, loss):
-    meta = train_retriever(cfg(), packaged_minilm, write(tmp_path / "train.jsonl", rows), tmp_path / "model", threads=1)
+    meta = train_retriever(cfg(), packaged_minilm, write(tmp_path / "train.jsonl", rows), tmp_path / "model").facts
     assert (meta["shape"], meta["loss"]) == (shape, loss)
     assert meta["steps"] == 2 and meta["document_tower_is_base"]
     assert meta["train_loss"] > 0
@@ -59,5 +59,5 @@ def test_every_shape_trains_with_its_loss(tmp_path, packaged_minilm, shape, rows
 
 def test_max_steps_fixes_the_optimizer_steps(tmp_path, packaged_minilm):
     rows = [{"query": q, "positive": p} for q, p in zip(Q, P)]
-    meta = train_retriever(cfg(max_steps=5), packaged_minilm, write(tmp_path / "t.jsonl", rows), tmp_path / "m", 1)
+    meta = train_retriever(cfg(max_steps=5), packaged_minilm, write(tmp_path / "t.jsonl", rows), tmp_path / "m").facts
     assert meta["steps"] == 5 and meta["schedule"] == {"max_steps": 5}

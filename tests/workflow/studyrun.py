@@ -14,7 +14,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Snakefile", "rules", "src", "envs")
 #: What a clone of the repository holds that the workflow and DVC need.
-REPO_FILES = (*PROJECT_FILES, "dvc.yaml", ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
+REPO_FILES = (*PROJECT_FILES, ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -66,8 +66,8 @@ def tiny_params(mirror: Path, overlay: str | None = None, **study: object) -> di
 
 
 def make_repo(dest: Path, mirror: Path) -> dict:
-    """A git repository as a user's checkout holds it (real copies of the workflow, dvc.yaml and
-    DVC's config) with the tiny params, committed."""
+    """A git repository as a user's checkout holds it (real copies of the workflow and DVC's
+    config, dvc.yaml made from the tiny params) with the tiny params, committed."""
     dest.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for item in REPO_FILES:
@@ -79,6 +79,9 @@ def make_repo(dest: Path, mirror: Path) -> dict:
             shutil.copy2(src, dst)
     params = tiny_params(mirror)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    # dvc.yaml versions the study of this checkout's params.yaml, as a user with their own makes it
+    r = synthir(dest, "dvc-yaml")
+    assert r.returncode == 0, r.stderr
     git(dest, "init", "-q", "-b", "main")
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "tiny study")

@@ -74,7 +74,8 @@ def test_negative_sources_share_the_queries_and_record_their_origin(study):
         (pool,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/pool/meta.json")
         follow = io.read_json(pool)["follow_up_calls"]
         assert sum(follow["rejected"].values()) >= neg["origin"].get("random_fallback", 0)
-        assert follow["cached"] + follow["llm_calls"] == follow["requests"]
+        made = io.read_json(pool.with_name("record.json"))["volatile"]
+        assert made["follow_up_calls.cached"] + made["follow_up_calls.llm_calls"] == follow["requests"]
         # the follow-up calls are part of the cost: one negative per accepted query
         assert subset_meta(work, strategy)["cost"]["calls"] > subset_meta(work, "qgen")["cost"]["calls"]
 

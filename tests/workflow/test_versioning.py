@@ -18,7 +18,7 @@ import servers
 import yaml
 from studyrun import dvc, git, snakemake, synthir
 
-from synthir import config as C
+from synthir import study
 from synthir import io
 from synthir.versioning import committed_md5
 
@@ -80,7 +80,7 @@ def test_second_clone_pulls_everything_and_plans_nothing(second_clone):
 
 def test_one_changed_parameter_plans_exactly_its_cells(second_clone, origin):
     params = yaml.safe_load((second_clone / "params.yaml").read_text())
-    trained = [c for c in C.study_cells(params) if not c.is_baseline]
+    trained = [c for c in study.study_cells(params) if not c.is_baseline]
     evals = len(params["study"]["eval_datasets"])
     try:
         params["training"]["learning_rate"] *= 2
@@ -105,10 +105,13 @@ def test_credentials_stay_out_of_files_and_logs(origin, second_clone):
 
 
 def test_webdav_push_and_pull_round_trip_byte_identical(origin, tmp_path):
-    ok(dvc(origin.work, "push", "-r", "dav", "data/raw", "data/synthetic"))
+    stages = yaml.safe_load((origin.work / "dvc.yaml").read_text())["stages"]
+    outs = [next(iter(o)) for s in stages.values() for o in s["outs"]]
+    some = [o for o in outs if o.startswith(("data/raw/", "data/synthetic/"))]
+    ok(dvc(origin.work, "push", "-r", "dav", *some))
     dest = tmp_path / "repo"
     git(origin.work.parent, "clone", "-q", str(origin.work), str(dest))
-    ok(dvc(dest, "pull", "-r", "dav", "data/raw", "data/synthetic"))
+    ok(dvc(dest, "pull", "-r", "dav", *some))
     # Every pulled file has the bytes dvc.lock records (what the origin committed).
     committed = {p: h for p, h in committed_md5(origin.work).items() if p.startswith(("data/raw/", "data/synthetic/"))}
     assert len(committed) > 10
@@ -134,11 +137,9 @@ def test_exact_rebuild_of_a_deleted_cell(origin, tmp_path):
     for d in deleted:
         shutil.rmtree(repo / d)
     # Snakemake rebuilds missing files that are named (a missing intermediate under a present
-    # final output is not a reason to rerun), so the cell's outputs are the targets. -j8 as
-    # `dvc repro` ran it: training's torch thread count follows the cores Snakemake is given,
-    # and CPU float reductions depend on it (recorded as torch_threads in the model's meta).
+    # final output is not a reason to rerun), so the cell's outputs are the targets.
     ok(snakemake(repo, "-j8", *targets))
-    assert io.read_json(repo / POOL_DIR / "pool/meta.json")["calls"]["llm_calls"] > 0  # really regenerated
+    assert io.read_json(repo / POOL_DIR / "pool/record.json")["volatile"]["calls.llm_calls"] > 0  # really regenerated
     assert {p: p.read_bytes() for p in data} == data
     assert {p: io.read_json(p)["metrics"] for p in metrics} == metrics
 
@@ -162,8 +163,8 @@ def test_release_pulled_read_only_over_http_skips_generation(origin, second_clon
         ok(dvc(dest, "remote", "add", "--local", "release", url))
         ok(synthir(dest, "pull", "-r", "release", "--release", "releases/tiny-smollm/manifest.json"))
     jobs = planned(dest)
-    trained = [c for c in C.study_cells(origin.params) if not c.is_baseline]
-    others = [c for c in trained if c.strategy != "qgen"]  # pools that were not released
+    trained = [c for c in study.study_cells(origin.params) if not c.is_baseline]
+    others = [c for c in trained if c.strategy not in ("qgen", "human")]  # pools that were not released
     assert "prepare_llm" not in jobs, jobs  # the release carries the prepared LLM
     assert jobs.get("generate_pool", 0) == len({c.strategy for c in others}), jobs
     assert jobs.get("subset_scale", 0) == len({(c.strategy, c.scale) for c in others}), jobs
@@ -178,5 +179,5 @@ def test_pull_refuses_outputs_of_other_params(origin, tmp_path):
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     r = synthir(dest, "pull", "-r", "s3", env=CREDS)
     assert r.returncode == 2
-    assert "results: params.yaml:evaluation modified" in r.stderr
+    assert "results: params.yaml:evaluation.top_k modified" in r.stderr
     assert not (dest / ".snakemake" / "metadata").exists()  # nothing marked complete

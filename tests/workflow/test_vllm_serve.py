@@ -18,7 +18,7 @@ from servers import free_port, serve
 from studyrun import ROOT, _env
 
 from synthir import config as C
-from synthir import io
+from synthir import io, slices
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +32,10 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         pytest.skip("no .venv-vllm: run scripts/setup-vllm.sh (what .ci/run does)")
     work = tmp_path_factory.mktemp("vllm")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    llm_cfg = json.dumps(C.llm_slice(params, "smollm2-135m"))
+    llm_cfg = json.dumps(slices.identity(params, "prepare_llm", {"model": "smollm2-135m"}))
     model = work / "smollm2"
     prepared = subprocess.run([sys.executable, "-m", "synthir", "prepare-llm", "--config", llm_cfg,
-                               "--out", str(model)], env=_env(), capture_output=True, text=True)
+                               "--out-dir", str(model)], env=_env(), capture_output=True, text=True)
     assert prepared.returncode == 0, prepared.stderr[-5000:]
     port = free_port()
     cmd = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
@@ -52,12 +52,11 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def generate_config(tmp: Path, url: str, mirror: Path) -> C.GenerateConfig:
     params = yaml.safe_load((ROOT / "tests/config/params.yaml").read_text())
-    params["mirror"] = str(mirror)
-    llm = C.llm_slice(params, "smollm2-135m")
-    llm.update(backend="openai", openai={"base_url": url, "model": "smollm2", "api_key_env": "SYNTHIR_TEST_KEY",
-                                         "concurrency": 8, "timeout_s": 120, "max_retries": 2})
-    cfg = C.generate_slice(params, "scifact", "smollm2-135m", "qgen")
-    cfg.update(llm=llm, max_scale=12, cache_dir=str(tmp / "cache"))
+    params["llms"]["smollm2-135m"].update(
+        backend="openai", openai={"base_url": url, "model": "smollm2", "api_key_env": "SYNTHIR_TEST_KEY",
+                                  "concurrency": 8, "timeout_s": 120, "max_retries": 2})
+    cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen"})
+    cfg.update(max_scale=12)
     return C.from_json(C.GenerateConfig, cfg)
 
 
@@ -68,20 +67,24 @@ def scifact(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["mirror"] = str(mirror)
     out = tmp_path_factory.mktemp("raw") / "scifact"
-    fetch_dataset(C.from_json(C.FetchConfig, C.fetch_slice(params, "scifact")), out, out.parent / "dl")
+    w = {"dataset": "scifact"}
+    fetch_dataset(C.from_json(C.FetchConfig, slices.identity(params, "fetch_dataset", w)), out, out.parent / "dl",
+                  slices.record(params, "fetch_dataset", w))
     return out
 
 
 def test_a_pool_generated_over_http_then_regenerated_with_zero_calls(vllm_url, scifact, tmp_path, mirror, monkeypatch):
-    from synthir.synthesis import build_pool
+    from synthir.pools import build_pool
 
     monkeypatch.setenv("SYNTHIR_TEST_KEY", SECRET)
     cfg = generate_config(tmp_path, vllm_url, mirror)
-    first = build_pool(cfg, scifact, None, tmp_path / "pool1")
-    assert first["accepted"] >= 12 and first["calls"]["llm_calls"] == first["responses"]
+    record = {"cache_dir": str(tmp_path / "cache")}
+    pool1 = build_pool(cfg, scifact, None, tmp_path / "pool1", record)
+    first = pool1.facts
+    assert first["accepted"] >= 12 and pool1.volatile["calls.llm_calls"] == first["responses"]
     assert first["llm"]["backend"] == "openai" and first["llm"]["base_url"] == vllm_url
-    again = build_pool(cfg, scifact, None, tmp_path / "pool2")
-    assert again["calls"]["llm_calls"] == 0  # every call answered from the cache
+    again = build_pool(cfg, scifact, None, tmp_path / "pool2", record)
+    assert again.volatile["calls.llm_calls"] == 0  # every call answered from the cache
     for name in first["shards"]:
         assert (tmp_path / "pool1" / name).read_bytes() == (tmp_path / "pool2" / name).read_bytes()
     # the key went out in the Authorization header only: never into the cache or the pool
@@ -100,7 +103,7 @@ def test_an_unreachable_endpoint_fails_after_retries_naming_the_url_not_the_key(
     monkeypatch.setenv("SYNTHIR_TEST_KEY", SECRET)
     url = f"http://127.0.0.1:{free_port()}/v1"
     cfg = generate_config(tmp_path, url, mirror)
-    backend = make_backend(cfg.llm, None)
+    backend = make_backend(cfg.generator, None, cfg.compute)
     with pytest.raises(HTTPBackendError) as e:
-        backend.generate([(Message("user", "hi"),)], cfg.llm.decoding, [0])
+        backend.generate([(Message("user", "hi"),)], cfg.generator.decoding, [0])
     assert url in str(e.value) and SECRET not in str(e.value)

@@ -29,8 +29,12 @@ class Backend(Protocol):
     ``identity()`` names everything besides the prompt, decoding parameters and seed that
     determines the output (model id, revision or weights hash, backend and its version,
     dtype); it is part of every cache key. ``render()`` turns a prompt into the exact
-    request the backend sends, which is what the cache key hashes.
+    request the backend sends, which is what the cache key hashes. ``batch_invariant`` says
+    whether an item's output is independent of the other items of its batch; when it is not,
+    the cache key covers the batch (synthir.engine).
     """
+
+    batch_invariant: bool
 
     def identity(self) -> dict[str, Any]: ...
 

@@ -14,11 +14,14 @@ from typing import Any
 from synthir import io
 
 
-def cache_key(identity: dict[str, Any], request: Any, decoding: dict[str, Any], seed: int) -> str:
-    """sha256 over everything that determines a completion (see ``Backend.identity``)."""
-    return io.sha256_json(
-        {"identity": identity, "request": request, "decoding": decoding, "seed": seed}
-    )
+def cache_key(identity: dict[str, Any], request: Any, decoding: dict[str, Any], seed: int,
+              batch: str | None = None) -> str:
+    """sha256 over everything that determines a completion (see ``Backend.identity``); for a
+    backend whose output depends on the batch, ``batch`` digests the batch's composition."""
+    key: dict[str, Any] = {"identity": identity, "request": request, "decoding": decoding, "seed": seed}
+    if batch is not None:
+        key["batch"] = batch
+    return io.sha256_json(key)
 
 
 class LLMCache:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from synthir import io
-from synthir.config import Decoding, LLMConfig
+from synthir.config import Compute, Decoding, GeneratorConfig
 from synthir.llm.base import Completion, Prompt
 
 
@@ -82,13 +82,16 @@ class TransformersBackend:
     outputs equal those of plain left padding; bf16 weights on CPU halve the time of fp32.
     """
 
-    def __init__(self, cfg: LLMConfig, model_dir: Path) -> None:
+    #: in bf16 a batch's padding and shape change some greedy tokens (README, Benchmarks)
+    batch_invariant = False
+
+    def __init__(self, cfg: GeneratorConfig, model_dir: Path, compute: Compute) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.cfg = cfg
         dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32}[cfg.dtype]
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = compute.device
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -124,7 +127,7 @@ class TransformersBackend:
         start = time.perf_counter()
         if decoding.temperature > 0:
             # transformers samples from one generator per batch: seed it from the items' seeds
-            # so a batch is reproducible (batches are fixed chunks, see synthir.generate).
+            # so a batch is reproducible (batches are fixed chunks, see synthir.engine).
             torch.manual_seed(int(io.sha256_json(seeds)[:8], 16))
         if self._model is None:
             self._model = self._load()

@@ -14,28 +14,33 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synthir.config import Decoding, LLMConfig
+from synthir.errors import UserError
+from synthir.config import Compute, Decoding, GeneratorConfig
 from synthir.llm.base import Completion, Prompt
 
 log = logging.getLogger(__name__)
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
-class HTTPBackendError(RuntimeError):
+class HTTPBackendError(UserError, RuntimeError):
     """The endpoint failed after all retries (message carries status and body, never the key)."""
 
 
 class OpenAIBackend:
-    def __init__(self, cfg: LLMConfig, model_dir: Path | None = None) -> None:
+    #: The server batches concurrent requests its own way: which of our requests share a chunk
+    #: does not decide an output, so the cache key leaves the chunk out.
+    batch_invariant = True
+
+    def __init__(self, cfg: GeneratorConfig, model_dir: Path | None = None, compute: Compute | None = None) -> None:
         import requests
 
         if cfg.openai is None:
             raise HTTPBackendError(f"llms.{cfg.alias}.openai is not configured")
         self.cfg = cfg
         self.o = cfg.openai
-        self.url = self.o["base_url"].rstrip("/") + "/chat/completions"
+        self.url = self.o.base_url.rstrip("/") + "/chat/completions"
         self.session = requests.Session()
-        key_env = self.o["api_key_env"]
+        key_env = self.o.api_key_env
         if key_env:
             key = os.environ.get(key_env)
             if not key:
@@ -43,9 +48,8 @@ class OpenAIBackend:
             self.session.headers["Authorization"] = f"Bearer {key}"
         self._identity = {
             "backend": "openai",
-            "base_url": self.o["base_url"],
-            "model": self.o["model"],
-            "declared_source": cfg.hub or cfg.pypi,
+            "base_url": self.o.base_url,
+            "model": self.o.model,
         }
 
     def identity(self) -> dict[str, Any]:
@@ -58,7 +62,7 @@ class OpenAIBackend:
         import requests
 
         body = {
-            "model": self.o["model"],
+            "model": self.o.model,
             "messages": self.render(prompt),
             "max_tokens": decoding.max_new_tokens,
             "temperature": decoding.temperature,
@@ -66,10 +70,10 @@ class OpenAIBackend:
             "seed": seed,
         }
         last = ""
-        for attempt in range(self.o["max_retries"] + 1):
+        for attempt in range(self.o.max_retries + 1):
             start = time.perf_counter()
             try:
-                r = self.session.post(self.url, json=body, timeout=self.o["timeout_s"])
+                r = self.session.post(self.url, json=body, timeout=self.o.timeout_s)
             except requests.RequestException as e:
                 last = f"{type(e).__name__}: {e}"
             else:
@@ -91,5 +95,5 @@ class OpenAIBackend:
         raise HTTPBackendError(f"{self.url}: {last}")
 
     def generate(self, prompts: list[Prompt], decoding: Decoding, seeds: list[int]) -> list[Completion]:
-        with concurrent.futures.ThreadPoolExecutor(self.o["concurrency"]) as pool:
+        with concurrent.futures.ThreadPoolExecutor(self.o.concurrency) as pool:
             return list(pool.map(lambda ps: self._one(ps[0], decoding, ps[1]), zip(prompts, seeds)))

@@ -1,38 +1,28 @@
-"""Backend name -> implementation (the schema's ``backend`` enum equals these keys)."""
+"""Backend name -> implementation (the schema's ``backend`` enum equals these keys).
+
+Named by string and imported on use, so a generation job's code inputs hold its own backend's
+module only (see synthir.closure).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from pathlib import Path
 
-from synthir.config import LLMConfig
+from synthir.config import Compute, GeneratorConfig
 from synthir.llm.base import Backend
 
-
-def _transformers(cfg: LLMConfig, model_dir: Path) -> Backend:
-    from synthir.llm.hf import TransformersBackend
-
-    return TransformersBackend(cfg, model_dir)
-
-
-def _openai(cfg: LLMConfig, model_dir: Path) -> Backend:
-    from synthir.llm.http import OpenAIBackend
-
-    return OpenAIBackend(cfg, model_dir)
-
-
-def _vllm(cfg: LLMConfig, model_dir: Path) -> Backend:
-    from synthir.llm.vllm_offline import VLLMBackend
-
-    return VLLMBackend(cfg, model_dir)
-
-
-BACKENDS: dict[str, Callable[[LLMConfig, Path], Backend]] = {
-    "transformers": _transformers,
-    "openai": _openai,
-    "vllm": _vllm,
+BACKENDS: dict[str, str] = {
+    "transformers": "synthir.llm.hf:TransformersBackend",
+    "openai": "synthir.llm.http:OpenAIBackend",
+    "vllm": "synthir.llm.vllm_offline:VLLMBackend",
 }
 
 
-def make_backend(cfg: LLMConfig, model_dir: Path) -> Backend:
-    return BACKENDS[cfg.backend](cfg, model_dir)
+def backend_module(name: str) -> str:
+    return BACKENDS[name].partition(":")[0]
+
+
+def make_backend(cfg: GeneratorConfig, model_dir: Path | None, compute: Compute) -> Backend:
+    module, _, cls = BACKENDS[cfg.backend].partition(":")
+    return getattr(importlib.import_module(module), cls)(cfg, model_dir, compute)  # type: ignore[no-any-return]

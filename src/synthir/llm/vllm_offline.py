@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from synthir import io
-from synthir.config import Decoding, LLMConfig
+from synthir.config import Compute, Decoding, GeneratorConfig
 from synthir.llm.base import Completion, Prompt
 from synthir.llm.hf import render_local
 
 
 class VLLMBackend:
-    def __init__(self, cfg: LLMConfig, model_dir: Path) -> None:
+    def __init__(self, cfg: GeneratorConfig, model_dir: Path, compute: Compute) -> None:
         try:
             from vllm import LLM
         except ImportError as e:
@@ -32,6 +32,8 @@ class VLLMBackend:
         self.cfg = cfg
         self.llm = LLM(model=str(model_dir), dtype=cfg.dtype, seed=0)
         self.tokenizer = self.llm.get_tokenizer()
+        # vLLM's batch-invariant mode makes an item's output independent of its batch
+        self.batch_invariant = os.environ.get("VLLM_BATCH_INVARIANT", "0") == "1"
         self._identity = {
             "backend": "vllm",
             "backend_version": importlib.metadata.version("vllm"),

@@ -1,23 +1,35 @@
-"""Augmentation strategies: the values of the ``strategy`` wildcard.
+"""Augmentation strategies: the values of a strategy alias's ``kind``.
 
 A strategy turns a collection (and its labelled split) into LLM requests, and each response
-into a training record or a rejection. The registry's keys equal the schema's
-``strategy_kind`` enum; a strategy alias in params.yaml names its ``kind`` (a contract test checks it).
+into a training record or a rejection. The registry names each kind's class by string and
+imports only the one a job uses, so a generation job's code inputs hold its own strategy's
+module, not every strategy's (see synthir.closure). Its keys equal the schema's
+``strategy_kind`` enum (a contract test checks it).
 """
 
 from __future__ import annotations
 
-from synthir.strategies.answer_aug import AnswerAug
-from synthir.strategies.base import Strategy, StrategyInputs
-from synthir.strategies.q2d import Q2D
-from synthir.strategies.qgen import QGen
-from synthir.strategies.rag_qgen import RagQGen
-from synthir.strategies.rephrase import Rephrase
-from synthir.strategies.utility import Utility
+import importlib
 
-STRATEGIES: dict[str, type[Strategy]] = {
-    "qgen": QGen, "rephrase": Rephrase, "answer-aug": AnswerAug, "utility": Utility, "rag-qgen": RagQGen,
-    "q2d": Q2D,
+from synthir.strategies.base import Strategy, StrategyInputs
+
+STRATEGIES: dict[str, str] = {
+    "qgen": "synthir.strategies.qgen:QGen",
+    "rephrase": "synthir.strategies.rephrase:Rephrase",
+    "answer-aug": "synthir.strategies.answer_aug:AnswerAug",
+    "utility": "synthir.strategies.utility:Utility",
+    "rag-qgen": "synthir.strategies.rag_qgen:RagQGen",
+    "q2d": "synthir.strategies.q2d:Q2D",
 }
 
-__all__ = ["STRATEGIES", "Strategy", "StrategyInputs"]
+
+def strategy_module(kind: str) -> str:
+    return STRATEGIES[kind].partition(":")[0]
+
+
+def strategy_class(kind: str) -> type[Strategy]:
+    module, _, name = STRATEGIES[kind].partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+__all__ = ["STRATEGIES", "Strategy", "StrategyInputs", "strategy_class", "strategy_module"]

@@ -14,14 +14,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from synthir.config import StrategyConfig
-from synthir.generate import Rejected, Request
+from synthir.engine import Rejected, Request
 from synthir.llm.base import Message
 from synthir.strategies.base import (
-    MIN_PASSAGE_WORDS, StrategyInputs, check_garbage, check_length, load_template, passage_text, seed_queries, words,
+    MIN_PASSAGE_WORDS, Strategy, StrategyInputs, check_garbage, check_length, item_seed, load_template,
+    passage_text, seed_queries, words,
 )
 
 
-class AnswerAug:
+class AnswerAug(Strategy):
+    uses_seed_queries = True
+    generates_query = False  # the query is the seed; the passage is generated
+    allows_negatives = False
+
     def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None:
         self.cfg = cfg
         self.inputs = inputs
@@ -41,7 +46,7 @@ class AnswerAug:
         for s, style in enumerate(self.styles):
             for qid in self.seeds:
                 user = self.template["user"].format(query=self.inputs.queries[qid].text, style=style)
-                yield Request(qid, (system, Message("user", user)), self.inputs.seed * 1_000_003 + n,
+                yield Request(qid, (system, Message("user", user)), item_seed(self.inputs.seed, n),
                               {"seed_query_id": qid, "style": s})
                 n += 1
 

@@ -8,12 +8,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from synthir import io
 from synthir.config import StrategyConfig
 from synthir.bm25 import BM25Index
-from synthir.generate import Rejected, Request
+from synthir.engine import Rejected, Request
 from synthir.io import Document, Qrels, Query
 
 
@@ -55,21 +55,91 @@ def truncate_words(text: str, n: int) -> str:
     return " ".join(parts[:n]) + (" ..." if len(parts) > n else "")
 
 
-class Strategy(Protocol):
-    """A strategy may also have ``follow_ups`` (a list of :class:`synthir.generate.FollowUp`):
-    second calls per accepted record that the engine runs before the configured ones."""
+#: What each negative source needs set (the rest must be null, so nothing is silently ignored).
+NEGATIVE_KEYS = {"bm25": {"rank_window", "max_score_ratio"}, "dense": {"rank_window", "max_score_ratio", "encoder"},
+                 "ce": {"rank_window", "max_score_ratio", "encoder"}, "llm": {"prompt"}}
 
-    def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None: ...
+
+def item_seed(seed: int, n: int) -> int:
+    """The seed of a strategy's ``n``-th request: distinct per item and per strategy seed."""
+    return seed * 1_000_003 + n
+
+
+class Strategy:
+    """Base of every strategy kind. The class attributes say what a kind needs and allows; they
+    are checked against a strategy alias at planning time (:meth:`config_problems`), before any
+    job runs. Subclasses implement the engine's side: ``provenance``, ``requests``, ``parse``,
+    and may list ``follow_ups`` (second calls per accepted record, see synthir.engine.FollowUp)
+    that the engine runs before the configured ones."""
+
+    #: draws seed queries (and their passages) from the labelled split
+    uses_seed_queries: ClassVar[bool] = False
+    #: retrieves ``retrieve_k`` passages per seed with BM25 over the training corpus
+    retrieves: ClassVar[bool] = False
+    #: records carry a generated query, which the round-trip filter can check
+    generates_query: ClassVar[bool] = True
+    #: records have a single corpus passage as positive, so a hard negative can be added
+    allows_negatives: ClassVar[bool] = True
+    #: some rows of a subset may be human-labelled pairs instead (``human_fraction``)
+    allows_human_mix: ClassVar[bool] = True
+    #: the LLM may draft an answer before it selects (``pseudo_answer``)
+    allows_pseudo_answer: ClassVar[bool] = False
+    #: no few-shot exemplars exist for this kind (``n_examples`` must be 0)
+    zero_shot: ClassVar[bool] = False
+
+    follow_ups: list[Any]
+
+    @classmethod
+    def needs_labels(cls, st: dict[str, Any]) -> bool:
+        """Whether an alias of this kind reads the training dataset's labelled split."""
+        return cls.uses_seed_queries or st["n_examples"] > 0 or st["human_fraction"] > 0
+
+    @classmethod
+    def config_problems(cls, st: dict[str, Any]) -> list[str]:
+        """Problems of a strategy alias (its params.yaml block) for this kind, each naming the key."""
+        kind = st["kind"]
+        out: list[str] = []
+        if cls.zero_shot and st["n_examples"] != 0:
+            out.append(f"n_examples: {kind} is zero-shot (there are no exemplars to show); set 0")
+        if cls.retrieves and st["retrieve_k"] < 1:
+            out.append(f"retrieve_k: {kind} retrieves passages per seed; set at least 1")
+        if not cls.retrieves and st["retrieve_k"] != 0:
+            out.append(f"retrieve_k: {kind} retrieves nothing; set 0")
+        if st["pseudo_answer"] is not None and not cls.allows_pseudo_answer:
+            out.append(f"pseudo_answer: {kind} drafts no answer before selecting; set null")
+        if not cls.uses_seed_queries and st["seed_queries"] is not None:
+            out.append(f"seed_queries: {kind} uses no seed queries; set null")
+        if st["human_fraction"] > 0 and not cls.allows_human_mix:
+            out.append(f"human_fraction: human-labelled rows have no {kind} output; set 0")
+        if st["filters"]["round_trip_top_k"] is not None and not cls.generates_query:
+            out.append(f"filters.round_trip_top_k: {kind} records have no generated query to check")
+        neg = st["negatives"]
+        if neg is None:
+            return out
+        if not cls.allows_negatives:
+            out.append(f"negatives: {kind} sets have no single corpus positive to add a negative to")
+        needed = NEGATIVE_KEYS[neg["source"]]
+        for key in ("rank_window", "max_score_ratio", "encoder", "prompt"):
+            if key in needed and neg[key] is None:
+                out.append(f"negatives.{key}: source {neg['source']} needs it")
+            if key not in needed and neg[key] is not None:
+                out.append(f"negatives.{key}: unused by source {neg['source']}; set null")
+        if neg["rank_window"] is not None and neg["rank_window"][0] > neg["rank_window"][1]:
+            out.append("negatives.rank_window: first rank is after the last")
+        if neg["source"] == "llm" and st["human_fraction"] > 0:
+            out.append("human_fraction: human-labelled rows have no LLM-written negative")
+        return out
 
     def provenance(self) -> dict[str, Any]:
         """Template digest, exemplars and anything else that shaped the prompts."""
-        ...
+        raise NotImplementedError
 
-    def requests(self) -> Iterator[Request]: ...
+    def requests(self) -> Iterator[Request]:
+        raise NotImplementedError
 
     def parse(self, request: Request, raw: str) -> dict[str, Any]:
         """A training record from a raw response, or raise :class:`Rejected`."""
-        ...
+        raise NotImplementedError
 
 
 def load_template(name: str) -> tuple[dict[str, str], str]:

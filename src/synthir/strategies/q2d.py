@@ -9,14 +9,20 @@ from collections.abc import Iterator
 from typing import Any
 
 from synthir.config import StrategyConfig
-from synthir.generate import Rejected, Request
+from synthir.engine import Rejected, Request
 from synthir.llm.base import Message
 from synthir.strategies.base import (
-    MIN_PASSAGE_WORDS, StrategyInputs, check_garbage, check_length, load_template, passage_text, seed_pairs, words,
+    MIN_PASSAGE_WORDS, Strategy, StrategyInputs, check_garbage, check_length, item_seed, load_template,
+    passage_text, seed_pairs, words,
 )
 
 
-class Q2D:
+class Q2D(Strategy):
+    uses_seed_queries = True
+    generates_query = False
+    allows_negatives = False  # an expansion set cannot also carry a negative
+    allows_human_mix = False  # human rows have no expansion
+
     def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None:
         self.cfg = cfg
         self.inputs = inputs
@@ -35,7 +41,7 @@ class Q2D:
         system = Message("system", self.template["system"])
         for n, (qid, did) in enumerate(self.seeds):
             user = Message("user", self.template["user"].format(query=self.inputs.queries[qid].text))
-            yield Request(qid, (system, user), self.inputs.seed * 1_000_003 + n,
+            yield Request(qid, (system, user), item_seed(self.inputs.seed, n),
                           {"positive_id": did, "seed_query_id": qid})
 
     def parse(self, request: Request, raw: str) -> dict[str, Any]:

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from synthir.config import StrategyConfig
-from synthir.generate import Request
+from synthir.engine import Request
 from synthir.llm.base import Message
-from synthir.strategies.base import QueryChecks, StrategyInputs, labelled_pairs, load_template, truncate_words
+from synthir.strategies.base import (
+    QueryChecks, Strategy, StrategyInputs, item_seed, labelled_pairs, load_template, truncate_words,
+)
 
 
-class QGen:
+class QGen(Strategy):
     def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None:
         self.cfg = cfg
         self.inputs = inputs
@@ -47,7 +49,7 @@ class QGen:
         system = [Message("system", self.template["system"])]
         for n, doc_id in enumerate(self.order):
             prompt = (*system, *self.shots, Message("user", self._user(doc_id)))
-            yield Request(doc_id, prompt, self.inputs.seed * 1_000_003 + n, {"positive_id": doc_id})
+            yield Request(doc_id, prompt, item_seed(self.inputs.seed, n), {"positive_id": doc_id})
 
     def parse(self, request: Request, raw: str) -> dict[str, Any]:
         doc_id = request.payload["positive_id"]

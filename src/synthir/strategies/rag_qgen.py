@@ -11,17 +11,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from synthir.config import StrategyConfig
-from synthir.generate import Request
+from synthir.engine import Request
 from synthir.llm.base import Message
 from synthir.strategies.base import (
-    QueryChecks, StrategyInputs, labelled_pairs, load_template, seed_pairs, truncate_words,
+    QueryChecks, Strategy, StrategyInputs, item_seed, labelled_pairs, load_template, seed_pairs,
+    truncate_words,
 )
 
 #: Words of the seed passage used as the BM25 query.
 QUERY_WORDS = 64
 
 
-class RagQGen:
+class RagQGen(Strategy):
+    uses_seed_queries = True
+    retrieves = True
+
     def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None:
         if inputs.bm25 is None:
             raise ValueError("rag-qgen needs the training corpus's BM25 index")
@@ -64,7 +68,7 @@ class RagQGen:
                 shot = (Message("user", self.template["user"].format(passage=self._passage(did))),
                         Message("assistant", self.template["assistant"].format(query=self.inputs.queries[qid].text)))
                 prompt = (system, *shot, Message("user", self.template["user"].format(passage=self._passage(target))))
-                yield Request(target, prompt, self.inputs.seed * 1_000_003 + n,
+                yield Request(target, prompt, item_seed(self.inputs.seed, n),
                               {"positive_id": target, "seed_query_id": qid, "seed_doc_id": did})
                 n += 1
 

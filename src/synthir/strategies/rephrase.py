@@ -12,12 +12,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from synthir.config import StrategyConfig
-from synthir.generate import Rejected, Request
+from synthir.engine import Rejected, Request
 from synthir.llm.base import Message
-from synthir.strategies.base import QueryChecks, StrategyInputs, load_template, seed_pairs, words
+from synthir.strategies.base import (
+    QueryChecks, Strategy, StrategyInputs, item_seed, load_template, seed_pairs, words,
+)
 
 
-class Rephrase:
+class Rephrase(Strategy):
+    uses_seed_queries = True
+    zero_shot = True
+
     def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None:
         self.cfg = cfg
         self.inputs = inputs
@@ -33,7 +38,7 @@ class Rephrase:
         system = Message("system", self.template["system"])
         for n, (qid, did) in enumerate(self.seeds):
             user = Message("user", self.template["user"].format(query=self.inputs.queries[qid].text))
-            yield Request(qid, (system, user), self.inputs.seed * 1_000_003 + n,
+            yield Request(qid, (system, user), item_seed(self.inputs.seed, n),
                           {"positive_id": did, "seed_query_id": qid})
 
     def parse(self, request: Request, raw: str) -> dict[str, Any]:

@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from synthir.config import StrategyConfig
-from synthir.generate import Rejected, Request
+from synthir.engine import Rejected, Request
 from synthir.llm.base import Message
-from synthir.strategies.base import StrategyInputs, check_garbage, load_template, seed_queries, truncate_words
+from synthir.strategies.base import (
+    Strategy, StrategyInputs, check_garbage, item_seed, load_template, seed_queries, truncate_words,
+)
 
 _NONE = re.compile(r"\bnone\b|\bno passage", re.I)
 _NUMBER = re.compile(r"\[?\b(\d{1,3})\b\]?")
@@ -40,7 +42,13 @@ def parse_selection(raw: str, k: int) -> list[int]:
 MIN_ANSWER_WORDS = 3
 
 
-class Utility:
+class Utility(Strategy):
+    uses_seed_queries = True
+    retrieves = True
+    generates_query = False
+    allows_negatives = False  # several positives per query
+    allows_pseudo_answer = True
+
     def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None:
         if inputs.bm25 is None:
             raise ValueError("utility needs the training corpus's BM25 index")
@@ -71,7 +79,7 @@ class Utility:
             if not cands:
                 continue
             payload = {"seed_query_id": qid, "candidate_ids": cands}
-            seed = self.inputs.seed * 1_000_003 + n
+            seed = item_seed(self.inputs.seed, n)
             if self.answer_template is None:
                 yield Request(qid, self.selection_prompt(qid, cands), seed, payload)
             else:

@@ -2,14 +2,22 @@
 
 Requests are processed in fixed chunks of ``batch_size`` in a fixed order. A chunk with any
 cache miss is generated whole, so a run resumed after a kill forms exactly the batches of an
-uninterrupted run and produces the same bytes (batch composition can change greedy outputs).
-Parsing and filtering run on the cached raw text, separately from the call: changing a parser
-re-parses cached responses without generating again.
+uninterrupted run and produces the same bytes. Parsing and filtering run on the cached raw text,
+separately from the call: changing a parser re-parses cached responses without generating again.
+
+In bf16 the batch a prompt sits in changes its greedy tokens, and follow-up batches (an LLM
+judge, an LLM-written negative) hold only the records a chunk accepted, so a parser or filter
+change recomposes them. For a backend that is not batch-invariant the cache key therefore covers
+the whole batch (every request of it, in order): a recomposed batch is a miss and is generated,
+and a pool rebuilt from the cache has exactly the bytes of the same pool built from nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -68,10 +76,15 @@ class CallStats:
     wall_seconds: float = 0.0
     rejected: Counter[str] = field(default_factory=Counter)
 
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["rejected"] = dict(sorted(self.rejected.items()))
-        return d
+    def deterministic(self) -> dict[str, Any]:
+        """What any build of the pool reports alike (meta.json): requests, tokens, rejections."""
+        return {"requests": self.requests, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "rejected": dict(sorted(self.rejected.items()))}
+
+    def volatile(self, prefix: str) -> dict[str, float]:
+        """What depends on the cache and the machine (record.json): calls made, cache hits, time."""
+        return {f"{prefix}.llm_calls": self.llm_calls, f"{prefix}.cached": self.cached,
+                f"{prefix}.generation_seconds": self.generation_seconds, f"{prefix}.wall_seconds": self.wall_seconds}
 
 
 def call_cached(
@@ -93,7 +106,9 @@ def call_cached(
     bar = tqdm(total=len(requests), desc=progress, disable=progress is None, unit="prompt")
     for start in range(0, len(requests), batch_size):
         chunk = requests[start : start + batch_size]
-        keys = [cache_key(identity, backend.render(r.prompt), dec, r.seed) for r in chunk]
+        rendered = [backend.render(r.prompt) for r in chunk]
+        batch = None if backend.batch_invariant else batch_digest(rendered, [r.seed for r in chunk])
+        keys = [cache_key(identity, text, dec, r.seed, batch) for text, r in zip(rendered, chunk)]
         entries = [cache.get(k) for k in keys]
         hits = [e is not None for e in entries]
         if any(e is None for e in entries):
@@ -124,14 +139,32 @@ def call_cached(
     bar.close()
 
 
-def write_shards(records: list[dict[str, Any]], out_dir: Path, shard_size: int) -> list[str]:
-    """Write ``records`` as ``shard~NNNN.jsonl`` files of ``shard_size`` lines, atomically."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = []
-    for i in range(0, max(1, len(records)), shard_size):
-        name = f"shard~{i // shard_size:04d}.jsonl"
-        io.write_jsonl(out_dir / name, records[i : i + shard_size])
-        names.append(name)
+def batch_digest(rendered: list[Any], seeds: list[int]) -> str:
+    """Digest of a batch's composition: every request as the backend sends it, in order."""
+    return io.sha256_json([[r, s] for r, s in zip(rendered, seeds)])
+
+
+def write_shards(records: list[dict[str, Any]], out_dir: Path, shard_size: int,
+                 extra: dict[str, list[dict[str, Any]]] | None = None) -> list[str]:
+    """Write ``records`` as ``shard~NNNN.jsonl`` files of ``shard_size`` lines (and ``extra``
+    files, name -> rows) into a new directory that replaces ``out_dir`` in one rename: a
+    killed job leaves the old pool or none, never some of the shards."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        names = []
+        for i in range(0, max(1, len(records)), shard_size):
+            name = f"shard~{i // shard_size:04d}.jsonl"
+            io.write_jsonl(staging / name, records[i : i + shard_size])
+            names.append(name)
+        for name, rows in (extra or {}).items():
+            io.write_jsonl(staging / name, rows)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return names
 
 

@@ -1,5 +1,7 @@
 """The study report: one tidy row per (train dataset, eval dataset, augmenter, strategy, scale,
-base, seed) with metrics, the cell's own baseline, the gain, and what the cell cost."""
+base, seed) with metrics, the cell's own baseline, the gain, and what the cell cost in calls and
+tokens. Seconds differ between builds of the same numbers, so they go to ``timings.csv``
+(read from each artifact's record.json), which is volatile: never versioned, never compared."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ import pandas as pd
 
 from synthir import io, paths
 from synthir.evaluate import METRICS
+from synthir.provenance import record_path
 
 KEYS = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base", "seed"]
-COST = ["llm_calls", "prompt_tokens", "completion_tokens", "generation_seconds",
-        "training_seconds", "train_steps", "evaluation_seconds"]
-#: Quality statistics of the cell's training set (synthir.stats); ``leakage`` is against the
+COST = ["llm_calls", "prompt_tokens", "completion_tokens", "train_steps"]
+#: timings.csv: seconds per cell, from the record.json of its training set, model and result.
+SECONDS = ["generation_seconds", "training_seconds", "evaluation_seconds"]
+#: Quality statistics of the cell's training set (synthir.quality); ``leakage`` is against the
 #: row's eval dataset.
 QUALITY = ["human_rows", "distinct_1", "distinct_2", "self_bleu", "embedding_dispersion", "passage_overlap",
            "corpus_coverage", "duplicate_rate", "leakage"]
@@ -27,9 +31,7 @@ def _row(metrics_path: Path) -> dict[str, Any]:
         "train_dataset": w["dataset"], "eval_dataset": w["eval"], "augmenter": w["augmenter"],
         "strategy": w["strategy"], "scale": int(w["scale"]), "base": w["base"], "seed": int(w["seed"]),
         **m["metrics"], "queries_evaluated": m["queries_evaluated"],
-        "evaluation_seconds": m["evaluation_seconds"],
-        "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
-        "generation_seconds": 0.0, "training_seconds": 0.0, "train_steps": 0,
+        "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "train_steps": 0,
         "loss": None, **{q: None for q in QUALITY},
     }
     if row["scale"] > 0:
@@ -41,9 +43,7 @@ def _row(metrics_path: Path) -> dict[str, Any]:
         leaked = io.read_json(Path(paths.family_dir("leakage", **w), "leakage.json"))["leakage"]
         row.update(
             llm_calls=subset["cost"]["calls"], prompt_tokens=subset["cost"]["prompt_tokens"],
-            completion_tokens=subset["cost"]["completion_tokens"],
-            generation_seconds=subset["cost"]["generation_seconds"],
-            training_seconds=model["training_seconds"], train_steps=model["steps"], loss=model["loss"],
+            completion_tokens=subset["cost"]["completion_tokens"], train_steps=model["steps"], loss=model["loss"],
             human_rows=subset["human_rows"], leakage=leaked,
             **{q: stats[q] for q in QUALITY if q in stats},
         )
@@ -62,6 +62,29 @@ def aggregate(metrics_paths: list[Path]) -> pd.DataFrame:
         df[f"gain_{name}"] = df[name] - df[f"baseline_{name}"]
     ordered = KEYS + list(METRICS) + [f"baseline_{m}" for m in METRICS] + [f"gain_{m}" for m in METRICS]
     df = df[ordered + ["queries_evaluated"] + COST + ["loss"] + QUALITY]
+    return df.sort_values(KEYS, key=lambda s: s.map(str) if s.dtype == object else s).reset_index(drop=True)
+
+
+def _recorded(meta_path: Path, key: str) -> float | None:
+    record = record_path(meta_path)
+    return io.read_json(record).get("volatile", {}).get(key) if record.is_file() else None
+
+
+def timings(metrics_paths: list[Path]) -> pd.DataFrame:
+    """Seconds each cell took: generating its training set, training, evaluating (empty where
+    an artifact has no record.json, e.g. after a pull)."""
+    rows = []
+    for p in metrics_paths:
+        w = paths.parse(p.as_posix())
+        row: dict[str, Any] = {"train_dataset": w["dataset"], "eval_dataset": w["eval"], "augmenter": w["augmenter"],
+                               "strategy": w["strategy"], "scale": int(w["scale"]), "base": w["base"],
+                               "seed": int(w["seed"]),
+                               "evaluation_seconds": _recorded(p.parent / "meta.json", "evaluation_seconds")}
+        if row["scale"] > 0:
+            row["generation_seconds"] = _recorded(Path(paths.family_dir("subset", **w), "meta.json"), "generation_seconds")
+            row["training_seconds"] = _recorded(Path(paths.family_dir("model", **w), "meta.json"), "training_seconds")
+        rows.append(row)
+    df = pd.DataFrame(rows).reindex(columns=KEYS + SECONDS)
     return df.sort_values(KEYS, key=lambda s: s.map(str) if s.dtype == object else s).reset_index(drop=True)
 
 

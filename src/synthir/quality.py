@@ -16,6 +16,10 @@ datasets share both and never rewrite each other's). Definitions:
 - ``duplicate_rate``: 1 - distinct normalised queries / rows.
 - ``leakage`` (against one eval dataset): share of queries sharing a word n-gram
   (``leakage_ngram``; a shorter query counts as its own n-gram) with a test query of that dataset.
+- ``exposure`` (against the eval split of the training corpus itself): share of the set's
+  positives that are relevant documents of an evaluated test query; the test queries none of
+  whose relevant documents is a positive of the set are listed (``unexposed_queries``) so the
+  report can score the in-domain cells on them alone (in-domain gains without that exposure).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from synthir import io
-from synthir.config import LeakageConfig, StatsConfig
+from synthir.config import Compute, Encoding, LeakageConfig, QualityConfig
+from synthir.provenance import Artifact
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -76,20 +81,22 @@ def leakage(queries: list[str], eval_queries: list[str], n: int) -> float:
     return sum(bool(ngrams(q, n) & held) for q in queries) / max(1, len(queries))
 
 
-def set_stats(cfg: StatsConfig, train_path: Path, dataset_dir: Path, encoder_dir: Path,
-              threads: int) -> dict[str, Any]:
-    import torch
+#: Queries embedded per batch for the dispersion statistic (float32; not a study setting).
+BATCH_SIZE = 64
 
-    from synthir.evaluate import load_encoder
 
-    torch.set_num_threads(threads)
+def set_stats(cfg: QualityConfig, train_path: Path, dataset_dir: Path, encoder_dir: Path, out: Path) -> Artifact:
+    from synthir.encoders import load_encoder
+
     rows = io.read_jsonl(train_path)
     queries = [r["query"] for r in rows]
     corpus_ids = set(io.read_corpus(dataset_dir / "corpus.jsonl"))
-    model = load_encoder(encoder_dir, cfg.encoder.max_seq_length, "float32")
-    emb = model.encode_query([cfg.encoder.query_prefix + q for q in queries], batch_size=cfg.encoder.batch_size,
+    enc = Encoding(batch_size=BATCH_SIZE, max_seq_length=cfg.max_seq_length, dtype="float32",
+                   query_prefix=cfg.query_prefix, passage_prefix=None)
+    model = load_encoder(encoder_dir, enc, cfg.compute).model
+    emb = model.encode_query([cfg.query_prefix + q for q in queries], batch_size=BATCH_SIZE,
                              normalize_embeddings=True, convert_to_numpy=True)
-    out: dict[str, Any] = {
+    stats: dict[str, Any] = {
         "rows": len(rows),
         "distinct_1": distinct_n(queries, 1),
         "distinct_2": distinct_n(queries, 2),
@@ -99,14 +106,32 @@ def set_stats(cfg: StatsConfig, train_path: Path, dataset_dir: Path, encoder_dir
         "corpus_coverage": len({r["positive_id"] for r in rows} & corpus_ids) / max(1, len(corpus_ids)),
         "duplicate_rate": 1.0 - len({" ".join(tokens(q)) for q in queries}) / max(1, len(rows)),
     }
-    return {k: round(v, 6) if isinstance(v, float) else v for k, v in out.items()}
+    return Artifact(kind="set_stats", meta=out, inputs={"train": train_path, "encoder": encoder_dir / "meta.json"},
+                    facts={"stats": {k: round(v, 6) if isinstance(v, float) else v for k, v in stats.items()}})
 
 
-def set_leakage(cfg: LeakageConfig, train_path: Path, eval_dir: Path) -> dict[str, Any]:
-    """Leakage of the training set at ``train_path`` into the test queries of ``eval_dir``."""
+def exposure(rows: list[dict[str, Any]], qrels: dict[str, dict[str, int]], judged: list[str]) -> tuple[float, list[str]]:
+    """Share of the rows' positives that are relevant to a judged eval query, and the judged
+    queries none of whose relevant documents is a positive of the set."""
+    positives = {d for r in rows for d in r.get("positive_ids", [r["positive_id"]])}
+    relevant = {d for q in judged for d, g in qrels[q].items() if g > 0}
+    share = sum(r["positive_id"] in relevant for r in rows) / max(1, len(rows))
+    unexposed = [q for q in judged if not any(g > 0 and d in positives for d, g in qrels[q].items())]
+    return share, unexposed
+
+
+def set_leakage(cfg: LeakageConfig, train_path: Path, eval_dir: Path, out: Path) -> Artifact:
+    """Leakage of the training set at ``train_path`` into the test queries of ``eval_dir``, and
+    (when ``eval_dir`` is the training corpus) the set's exposure to their relevant documents."""
     from synthir.evaluate import eval_queries
 
-    queries = [r["query"] for r in io.read_jsonl(train_path)]
-    qrels = io.read_qrels(eval_dir / "qrels" / f"{cfg.eval_dataset.eval_split}.tsv")
-    held = [q.text for q in eval_queries(io.read_queries(eval_dir / "queries.jsonl"), qrels).values()]
-    return {"rows": len(queries), "eval_queries": len(held), "leakage": round(leakage(queries, held, cfg.ngram), 6)}
+    rows = io.read_jsonl(train_path)
+    queries = [r["query"] for r in rows]
+    qrels = io.read_split(eval_dir, cfg.split)
+    judged = eval_queries(io.read_queries(eval_dir / "queries.jsonl"), qrels)
+    facts: dict[str, Any] = {"rows": len(queries), "eval_queries": len(judged),
+                             "leakage": round(leakage(queries, [q.text for q in judged.values()], cfg.ngram), 6)}
+    if cfg.same_corpus:
+        share, unexposed = exposure(rows, qrels, list(judged))
+        facts.update(exposure=round(share, 6), unexposed_queries=unexposed)
+    return Artifact(kind="leakage", meta=out, inputs={"train": train_path, "eval": eval_dir / "meta.json"}, facts=facts)

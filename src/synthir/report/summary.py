@@ -26,7 +26,7 @@ import pandas as pd
 
 from synthir import io, paths
 from synthir.evaluate import METRICS
-from synthir.report import KEYS
+from synthir.report.scaling import KEYS
 
 LINE = ["train_dataset", "eval_dataset", "augmenter", "strategy", "base"]
 PERMUTATIONS = 10_000

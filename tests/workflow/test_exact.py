@@ -1,0 +1,111 @@
+"""Exact means exact, on the tiny study: the thread count Snakemake is given (-j) changes no byte,
+each job imported only code its rule declares, and a change of where data is found (or of a
+licence) plans nothing while a change of what a job reads plans exactly its jobs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from studyrun import ROOT, snakemake
+
+from synthir import closure, io, paths, provenance, study
+
+sys.path.insert(0, str(ROOT / "tests"))
+from dagdump import dump  # noqa: E402
+
+CELL = dict(dataset="scifact", augmenter="smollm2-135m", strategy="qgen", scale=16, base="minilm-l6-scratch", seed=0)
+
+
+def copy_study(work: Path, dest: Path) -> Path:
+    """The built study, its files hard-linked (every job writes new files, never into old ones)
+    and Snakemake's metadata copied (Snakemake rewrites it in place)."""
+    subprocess.run(["cp", "-al", str(work), str(dest)], check=True)
+    shutil.rmtree(dest / ".snakemake")
+    shutil.copytree(work / ".snakemake", dest / ".snakemake", symlinks=True)
+    return dest
+
+
+def cell_files(root: Path, evals: list[str]) -> dict[str, bytes]:
+    """The training set, model and results of CELL: every file except the volatile ones."""
+    dirs = [paths.family_dir("subset", **CELL), paths.family_dir("model", **CELL),
+            *(paths.family_dir("result", eval=e, **CELL) for e in evals)]
+    out = {}
+    for d in dirs:
+        for p in sorted((root / d).rglob("*")):
+            if p.is_file() and p.name not in ("record.json", "stats.record.json", ".snakemake_timestamp"):
+                out[p.relative_to(root).as_posix()] = p.read_bytes()
+    return out
+
+
+def test_one_cell_built_with_j1_is_byte_identical_to_its_j8_build(tiny_study, tmp_path):
+    work, params = tiny_study  # built by `dvc repro`, whose stages run snakemake -j8
+    evals = params["study"]["eval_datasets"]
+    before = cell_files(work, evals)
+    assert any(k.endswith("model.safetensors") for k in before) and any(k.endswith("metrics.json") for k in before)
+    copy = copy_study(work, tmp_path / "copy")
+    for d in (paths.family_dir("subset", **CELL), paths.family_dir("model", **CELL),
+              *(paths.family_dir("result", eval=e, **CELL) for e in evals)):
+        shutil.rmtree(copy / d)
+    targets = [f"{paths.family_dir('subset', **CELL)}/stats.json", paths.family_dir("model", **CELL),
+               *(f"{paths.family_dir('result', eval=e, **CELL)}/metrics.json" for e in evals)]
+    r = snakemake(copy, "-j1", *targets)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert cell_files(copy, evals) == before
+    model = io.read_json(copy / paths.family_dir("model", **CELL) / "meta.json")
+    assert model["torch_threads"] == params["compute"]["threads"]  # configured, not what -j gave
+
+
+def _meta_of(job: study.Job) -> Path:
+    path = Path(study.job_path(job))
+    if path.name in ("train.jsonl", "metrics.json") or not path.suffix:
+        return path.parent / "meta.json" if path.suffix else path / "meta.json"
+    return path  # stats.json, leakage.json, meta.json: the sidecar itself
+
+
+def test_every_module_a_job_imported_is_declared_as_its_code_input(tiny_study):
+    work, _ = tiny_study
+    checked = 0
+    for job in dump(work):
+        if job["rule"] not in study.RULE_OUTPUTS:
+            continue
+        record = provenance.record_path(work / _meta_of(study.Job.of(job["rule"], **job["wildcards"])))
+        imported = {m for m in io.read_json(record)["modules"]}
+        declared = {p for p in job["input"] if p.startswith("src/synthir/")}
+        files = {closure.module_file(m).relative_to(ROOT).as_posix() for m in imported}
+        assert files <= declared, (job["rule"], sorted(files - declared))
+        checked += 1
+    assert checked > 30
+
+
+def planned(work: Path, overlay: dict, tmp_path: Path) -> dict[str, int]:
+    import re
+
+    (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
+    r = snakemake(work, "reports/scaling.csv", "reports/summary.csv", "-n", "--quiet", "rules",
+                  "--configfile", "params.yaml", str(tmp_path / "overlay.yaml"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", r.stdout + r.stderr, re.M) if k != "total"}
+
+
+@pytest.mark.parametrize("change", ["mirror", "license"])
+def test_where_data_is_found_and_licences_are_records_not_identity(tiny_study, tmp_path, change):
+    work, params = tiny_study
+    if change == "mirror":  # the same mirror, spelled another way
+        overlay = {"mirror": str(Path(params["mirror"]) / ".." / Path(params["mirror"]).name)}
+    else:
+        overlay = {"datasets": {"scifact": {"license": "CC BY-NC 2.0 (SciFact terms)"}},
+                   "llms": {"smollm2-135m": {"license": "Apache License 2.0"}}}
+    assert planned(work, overlay, tmp_path) == {}
+
+
+def test_a_key_plans_exactly_the_jobs_that_read_it(tiny_study, tmp_path):
+    work, params = tiny_study
+    jobs = study.jobs(params)
+    expected = {rule: sum(j.rule == rule for j in jobs) for rule in ("evaluate_dense", "evaluate_bm25")}
+    # the run depth: evaluation only, never generation, subsets or statistics (as before)
+    assert planned(work, {"evaluation": {"top_k": 50}}, tmp_path) == {**expected, "aggregate_metrics": 1, "summarise": 1}

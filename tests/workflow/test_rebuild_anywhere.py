@@ -1,0 +1,67 @@
+"""Slow: the tiny study rebuilt from nothing in a fresh clone (no DVC cache, no LLM cache, another
+directory, another -j) matches the dvc.lock its origin committed, and a pool rebuilt from the
+LLM cache after a filter change equals the same pool built from nothing with the real model
+(in bf16 a recomposed batch changes greedy tokens: the cache key covers the batch).
+
+`pytest -m slow tests/workflow/test_rebuild_anywhere.py` (~8 min on 2 cores)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from studyrun import _env, dvc, git, snakemake
+
+from synthir import io, slices
+
+pytestmark = pytest.mark.slow
+FAMILIES = ("data/raw", "data/synthetic", "models", "results", "data/index", "data/prepared")
+
+
+def test_a_fresh_clone_rebuilds_what_dvc_lock_records(tiny_study, tmp_path):
+    work, _ = tiny_study
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(work), str(clone))
+    r = snakemake(clone, "-j2", "reports/scaling.csv", "reports/summary.csv", timeout=3000)
+    assert r.returncode == 0, r.stderr[-3000:]
+    status = dvc(clone, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    changes = {path: change for entries in json.loads(status.stdout or "{}").values() for entry in entries
+               if isinstance(entry, dict) for path, change in entry.get("changed outs", {}).items()}
+    modified = {p: c for p, c in changes.items() if c != "not in cache"}
+    assert not modified, modified  # every output has the bytes dvc.lock records; only the cache is empty
+    assert any(p.startswith(FAMILIES) for p in changes)  # the clone really rebuilt them
+
+
+def _generate(work: Path, params: dict, cache: Path, out: Path) -> dict:
+    cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m",
+                                                     "strategy": "neg"})
+    r = subprocess.run([sys.executable, "-m", "synthir", "generate-pool", "--config", json.dumps(cfg),
+                        "--record", json.dumps({"cache_dir": str(cache)}),
+                        "--dataset-dir", str(work / "data/raw/dataset~scifact"),
+                        "--model-dir", str(work / "data/prepared/model~smollm2-135m"), "--out-dir", str(out)],
+                       cwd=work, env=_env(), capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return {p.name: p.read_bytes() for p in sorted(out.glob("shard~*.jsonl"))}
+
+
+def test_a_pool_regenerated_from_the_cache_after_a_filter_change_equals_one_built_from_nothing(tiny_study, tmp_path):
+    work, params = tiny_study
+    params = json.loads(json.dumps(params))
+    # LLM-written negatives are follow-up calls for the records a chunk accepted: a stricter
+    # filter recomposes their batches
+    params["strategies"]["neg"] = {**params["strategies"]["qgen"], "negatives": {
+        "source": "llm", "rank_window": None, "max_score_ratio": None, "encoder": None, "prompt": "negative-q"}}
+    params["study"]["strategies"] = ["neg"]
+    params["llms"]["smollm2-135m"]["batch_size"] = 8
+    warm = tmp_path / "warm"
+    _generate(work, params, warm, tmp_path / "before")
+    params["strategies"]["neg"]["filters"] = {**params["strategies"]["neg"]["filters"], "min_words": 6}
+    from_cache = _generate(work, params, warm, tmp_path / "from-cache")
+    from_nothing = _generate(work, params, tmp_path / "cold", tmp_path / "from-nothing")
+    assert from_cache == from_nothing
+    made = io.read_json(tmp_path / "from-cache" / "record.json")["volatile"]
+    assert made["follow_up_calls.llm_calls"] > 0  # recomposed follow-up batches were generated
