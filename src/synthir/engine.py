@@ -15,14 +15,10 @@ and a pool rebuilt from the cache has exactly the bytes of the same pool built f
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from tqdm import tqdm
@@ -142,37 +138,3 @@ def call_cached(
 def batch_digest(rendered: list[Any], seeds: list[int]) -> str:
     """Digest of a batch's composition: every request as the backend sends it, in order."""
     return io.sha256_json([[r, s] for r, s in zip(rendered, seeds)])
-
-
-def write_shards(records: list[dict[str, Any]], out_dir: Path, shard_size: int,
-                 extra: dict[str, list[dict[str, Any]]] | None = None) -> list[str]:
-    """Write ``records`` as ``shard~NNNN.jsonl`` files of ``shard_size`` lines (and ``extra``
-    files, name -> rows) into a new directory that replaces ``out_dir`` in one rename: a
-    killed job leaves the old pool or none, never some of the shards."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        names = []
-        for i in range(0, max(1, len(records)), shard_size):
-            name = f"shard~{i // shard_size:04d}.jsonl"
-            io.write_jsonl(staging / name, records[i : i + shard_size])
-            names.append(name)
-        for name, rows in (extra or {}).items():
-            io.write_jsonl(staging / name, rows)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return names
-
-
-def read_pool(pool_dir: Path) -> Iterator[dict[str, Any]]:
-    """Records of a pool in generation order."""
-    shards = sorted(pool_dir.glob("shard~*.jsonl"))
-    if not shards:
-        raise io.DataFormatError(f"{pool_dir}: no shard~*.jsonl files")
-    for shard in shards:
-        for _, rec in io.iter_jsonl(shard):
-            yield rec

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -130,7 +131,7 @@ def md5_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 
 #: Files a directory's digest leaves out: its own sidecar (written after the digest), its
 #: record (synthir.provenance.RECORD), the marker Snakemake drops into directory outputs, and
-#: per-response timings (synthir.pools.COSTS), which differ between runs that produce
+#: per-response timings (COSTS below), which differ between runs that produce
 #: identical data. ``.dvcignore`` leaves the volatile ones out of DVC's hashes likewise.
 TREE_IGNORED = frozenset({"meta.json", "record.json", ".snakemake_timestamp", "costs.jsonl"})
 
@@ -226,6 +227,47 @@ def read_split(dataset_dir: str | os.PathLike[str], split: str) -> Qrels:
         found = sorted(p.stem for p in (Path(dataset_dir) / "qrels").glob("*.tsv"))
         raise DataFormatError(f"{path}: no split {split!r} in this collection (found: {', '.join(found) or 'none'})")
     return read_qrels(path)
+
+
+# --------------------------------------------------------------------------- pools
+
+#: Per-response generation time, beside a pool's shards: timings differ between machines and
+#: runs, the shards (the synthetic data) must not (TREE_IGNORED and .dvcignore leave it out).
+COSTS = "costs.jsonl"
+
+
+def write_shards(records: list[dict[str, Any]], out_dir: Path, shard_size: int,
+                 extra: dict[str, list[dict[str, Any]]] | None = None) -> list[str]:
+    """Write ``records`` as ``shard~NNNN.jsonl`` files of ``shard_size`` lines (and ``extra``
+    files, name -> rows) into a new directory that replaces ``out_dir`` in one rename: a
+    killed job leaves the old pool or none, never some of the shards."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        names = []
+        for i in range(0, max(1, len(records)), shard_size):
+            name = f"shard~{i // shard_size:04d}.jsonl"
+            write_jsonl(staging / name, records[i : i + shard_size])
+            names.append(name)
+        for name, rows in (extra or {}).items():
+            write_jsonl(staging / name, rows)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return names
+
+
+def read_pool(pool_dir: Path) -> Iterator[dict[str, Any]]:
+    """Records of a pool in generation order."""
+    shards = sorted(pool_dir.glob("shard~*.jsonl"))
+    if not shards:
+        raise DataFormatError(f"{pool_dir}: no shard~*.jsonl files")
+    for shard in shards:
+        for _, rec in iter_jsonl(shard):
+            yield rec
 
 
 # --------------------------------------------------------------------------- TREC runs

@@ -22,6 +22,7 @@ import yaml
 from synthir import closure, dvcstages, slices, study
 from synthir.cli import JOBS
 from synthir.llm.registry import backend_module
+from synthir.negatives import miner_module
 from synthir.strategies import strategy_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,9 @@ def test_code_inputs_are_the_import_closure_of_the_command_run(dag):
         command = _command(job["shellcmd"])
         entry = JOBS[command].module if command in JOBS else f"synthir.tools"
         plugins = []
+        neg = PARAMS["strategies"].get(job["wildcards"].get("strategy"), {}).get("negatives")
+        if job["rule"] == "subset_scale" and neg and neg["source"] != "llm":
+            plugins = [miner_module(neg["source"])]
         if job["rule"] == "generate_pool":
             st = PARAMS["strategies"][job["wildcards"]["strategy"]]
             plugins = [strategy_module(st["kind"]), backend_module(PARAMS["llms"][job["wildcards"]["augmenter"]]["backend"])]
@@ -80,6 +84,11 @@ def test_a_module_imported_inside_a_function_is_in_the_closure(tmp_path):
     assert "synthir.losses" in closure.closure(["synthir.train"])
     assert "synthir.strategies.qgen" not in closure.closure(["synthir.pools"])  # by name, per job
     assert {"synthir.llm.base", "synthir.llm.registry"} <= set(closure.closure(["synthir.pools"]))
+    # generation does not run retrieval, and a subset without mined negatives does not either:
+    # editing evaluate.py must not regenerate pools or recut (and so retrain) every subset
+    assert "synthir.evaluate" not in closure.closure(["synthir.pools"])
+    assert "synthir.evaluate" not in closure.closure(["synthir.subsets"])
+    assert "synthir.evaluate" in closure.closure(["synthir.mining"])
 
 
 def test_dvc_yaml_is_the_one_params_yaml_makes():
@@ -128,21 +137,31 @@ TABLE: list[tuple[str, set[str], str | None]] = [
     ("llms.*.openai", set(), None),  # read by the openai backend only
     ("llms.*.pypi.*", {"prepare_llm"}, "model"),
     ("llms.*.source", {"prepare_llm"}, "model"),
+    ("llms.smollm2-135m.parameters", {"summarise"}, None),  # the claims order augmenters by size
+    ("llms.*.parameters", set(), None),  # augmenters the default study does not use
     ("llms.*.dtype", {"prepare_llm", "generate_pool"}, "model|augmenter"),
-    ("llms.*.*", {"generate_pool"}, "augmenter"),  # chat, backend, batch_size, decoding
+    # an HTTP backend needs no prepared weights: the preparation leaves the study
+    ("llms.*.backend", {"generate_pool", "prepare_llm"}, "augmenter|model"),
+    ("llms.*.*", {"generate_pool"}, "augmenter"),  # chat, batch_size, decoding
     ("encoders.*.license", set(), None),
     ("encoders.*.hub*", set(), None),
     ("encoders.minilm-l6.derive", set(), None),  # a PyPI source reads no derivation...
+    ("encoders.splade-tiny.derive", set(), None),
+    ("encoders.glove-50d.derive", set(), None),
+    # a base alias's own recipe: its trainings, and (tower) which index its evaluations search
+    ("encoders.*.training.tower", {"train_retriever", "evaluate_dense"}, "base"),
+    ("encoders.*.training.*", {"train_retriever"}, "base"),
     ("encoders.minilm-l6-scratch.pypi", set(), None),  # ...and a derived one no PyPI block
-    ("encoders.*.derive.parent", {"prepare_encoder"}, None),  # and the new parent is prepared
     ("encoders.*.derive.*", {"prepare_encoder"}, "model"),
     ("encoders.*.pypi.*", {"prepare_encoder"}, "model"),
     ("encoders.*.source", {"prepare_encoder"}, "model"),
     ("encoders.minilm-l6.query_prefix", {"train_retriever", "evaluate_dense", "set_stats"}, "base|-"),
     ("encoders.*.query_prefix", {"train_retriever", "evaluate_dense"}, "base"),
     ("encoders.*.passage_prefix", {"train_retriever", "encode_corpus", "evaluate_dense"}, "base"),
-    ("strategies.qgen.negatives", {"subset_scale"}, "strategy"),
-    ("strategies.qgen.human_fraction", {"subset_scale"}, "strategy"),
+    # the claims know each strategy's kind, negative source and human share (summarise)
+    ("strategies.qgen.negatives", {"subset_scale", "summarise"}, "strategy|-"),
+    ("strategies.qgen.human_fraction", {"subset_scale", "summarise"}, "strategy|-"),
+    ("strategies.qgen.kind", {"generate_pool", "summarise"}, "strategy|-"),
     ("strategies.qgen.*", {"generate_pool"}, "strategy"),
     ("strategies.*", set(), None),  # aliases the default study does not use
     ("training.distill_weight", set(), None),  # SoftQE sets only (q2d), none in the default study
@@ -185,7 +204,7 @@ def test_changing_a_leaf_key_changes_exactly_the_jobs_that_read_it(key):
         return not bound or "-" in bound or any(job.wc.get(n) == alias for n in names)
 
     expected = {j.rule for j in BASE if j.rule in rules and bound_to_alias(j)}
-    if key in ("quality.encoder", "encoders.minilm-l6-scratch.derive.parent"):
+    if key == "quality.encoder":
         expected.add("prepare_encoder")  # the changed alias must be prepared
     assert {j.rule for j in affected} == expected, key
     assert all(bound_to_alias(j) for j in affected), key

@@ -7,7 +7,8 @@ import pytest
 from synthir import io
 from synthir.config import BM25Settings, Compute, EncodeConfig, Encoding, NegativesConfig, SubsetConfig
 from synthir.engine import Request
-from synthir.negatives import LLMNegative, add_negatives, pick_negative
+from synthir.followups import LLMNegative
+from synthir.negatives import add_negatives, pick_negative
 
 SCORES = {"pos": 10.0, "a": 12.0, "b": 9.0, "c": 8.0, "d": 1.0}  # ranks: a, pos, b, c, d
 BM25 = BM25Settings(k1=0.9, b=0.4, stemmer="english", stopwords="en")

@@ -7,7 +7,8 @@ import pytest
 from synthir import io
 from synthir.bm25 import BM25Index
 from synthir.config import BM25Settings, Filters, StrategyConfig
-from synthir.filters import Judge, round_trip
+from synthir.filters import round_trip
+from synthir.followups import Judge
 from synthir.engine import Rejected, Request
 from synthir.strategies import StrategyInputs, strategy_class
 from synthir.strategies.base import check_garbage, first_line, longest_common_run

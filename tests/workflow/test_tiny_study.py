@@ -17,7 +17,7 @@ import yaml
 
 from synthir import study
 from synthir import io
-from synthir.engine import read_pool
+from synthir.io import read_pool
 
 from studyrun import snakemake, synthir
 
@@ -54,7 +54,7 @@ def test_tiny_study_numbers_are_plausible(tiny_study):
     assert df.loc[("cisi", "bm25", 0), "ndcg_at_10"] == pytest.approx(0.367, abs=0.01)
     # the retrieval-tuned base beats the weakly pre-trained one at scale 0
     tuned = df.loc[("cisi", "minilm-l6", 0), "ndcg_at_10"]
-    weak = df.loc[("cisi", "minilm-l6-scratch", 0), "ndcg_at_10"]
+    weak = df.loc[("cisi", "splade-tiny", 0), "ndcg_at_10"]
     assert tuned > weak + 0.1
 
 
