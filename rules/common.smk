@@ -8,6 +8,7 @@ from synthir import params as P
 from synthir import slices, study
 from synthir.cli import JOBS, TOOLS
 from synthir.llm.registry import backend_module
+from synthir.negatives import miner_module
 from synthir.strategies import strategy_module
 
 # One gate, before any planning: schema + cross-references, errors name the key.
@@ -107,6 +108,13 @@ def get_strategy_code(wildcards):
         *code("generate-pool", strategy_module(st["kind"]), backend_module(backend)),
         *(f"src/synthir/prompts/{p}.json" for p in prompts if p),
     ]
+
+
+def get_subset_code(wildcards):
+    """A subset's code: the miner of its strategy's negative source, if it mines any."""
+    neg = config["strategies"][wildcards.strategy]["negatives"]
+    mined = neg is not None and neg["source"] != "llm"
+    return code("subset-scale", *([miner_module(neg["source"])] if mined else []))
 
 
 def get_negatives_encoder(wildcards):

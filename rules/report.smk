@@ -30,11 +30,14 @@ rule summarise:
         claims=f"{REPORTS}/claims.md",
     log:
         f"logs/summarise/{REPORTS}.log",
+    params:
+        # which alias plays which role in the claims: sizes, kinds, negative sources
+        cfg=job_config("summarise"),
     conda:
         "../envs/synthir.yaml"
     shell:
-        "python -m synthir summarise --metrics {input.metrics} --scaling {input.scaling} --csv {output.csv} "
-        "--png {output.png} --claims {output.claims} 2> {log}"
+        "python -m synthir summarise --config {params.cfg:q} --metrics {input.metrics} --scaling {input.scaling} "
+        "--csv {output.csv} --png {output.png} --claims {output.claims} 2> {log}"
 
 
 # Tracking sits beside the compute path: nothing depends on it. It re-syncs (idempotently)

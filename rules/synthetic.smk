@@ -32,7 +32,7 @@ rule subset_scale:
         pool=rules.generate_pool.output.pool,
         corpus=rules.fetch_dataset.output.corpus,
         reranker=get_reranker,
-        code=code("subset-scale"),
+        code=get_subset_code,
     output:
         train=f"{SUBSET}/train.jsonl",
         meta=f"{SUBSET}/meta.json",

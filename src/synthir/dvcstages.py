@@ -14,6 +14,7 @@ the committed one is current.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -69,16 +70,55 @@ def _sibling_value(params: dict[str, Any], key: Key) -> Any:
     return None
 
 
+@functools.cache
+def _schema() -> dict[str, Any]:
+    from synthir.params import load_schema
+
+    return load_schema()
+
+
+def _schema_node(schema: dict[str, Any], key: Key) -> dict[str, Any] | None:
+    """The schema of the value at ``key`` (following properties, additionalProperties, $ref,
+    allOf and the object branch of a nullable oneOf)."""
+    defs = schema.get("$defs", {})
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while True:
+            if "$ref" in node:
+                node = defs[node["$ref"].rsplit("/", 1)[-1]]
+            elif "allOf" in node:
+                node = {k: v for part in node["allOf"] for k, v in resolve(part).items()} | {
+                    k: v for k, v in node.items() if k != "allOf"}
+            elif "oneOf" in node:
+                node = next((o for o in node["oneOf"] if o.get("type") != "null"), node["oneOf"][0])
+            else:
+                return node
+
+    node: dict[str, Any] | None = resolve(schema)
+    for part in key:
+        if node is None:
+            return None
+        props = node.get("properties", {})
+        nxt = props.get(part, node.get("additionalProperties"))
+        node = resolve(nxt) if isinstance(nxt, dict) else None
+    return node
+
+
 def changed(params: dict[str, Any], key: Key) -> dict[str, Any]:
-    """``params`` with the leaf ``key`` set to another value of its kind. The copy goes through
+    """``params`` with the leaf ``key`` set to another value of its kind: another value of its
+    enum (from the schema), a number plus one, a string with a suffix, a list without its last
+    item, a null replaced by another alias's value at the same place. The copy goes through
     JSON so that YAML aliases (``<<: *qgen``) become separate values: a change in one alias
     must not leak into another."""
     out = json.loads(json.dumps(params))
     *parents, last = key
     holder = _get(out, tuple(parents))
     value = holder[last]
-    if isinstance(value, bool):
-        new: Any = not value
+    enum = (_schema_node(_schema(), key) or {}).get("enum")
+    if enum and value in enum and len(enum) > 1:
+        new: Any = next(v for v in enum if v != value)
+    elif isinstance(value, bool):
+        new = not value
     elif isinstance(value, int):
         new = value + 1
     elif isinstance(value, float):
@@ -86,7 +126,7 @@ def changed(params: dict[str, Any], key: Key) -> dict[str, Any]:
     elif isinstance(value, str):
         new = f"{value}-changed"
     elif isinstance(value, list):
-        new = value[:-1] if value else [_Changed()]
+        new = value[:-1] if value else [{}]  # an empty exclusion list gains one that matches every cell
     else:
         new = _sibling_value(params, key)
         new = _Changed() if new is None else new

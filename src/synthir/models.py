@@ -173,7 +173,8 @@ def encoder_from_files(fmt: str, files: list[Path], max_seq_length: int = 256) -
     if fmt == "glove":
         import numpy as np
         import pandas as pd
-        from sentence_transformers.sentence_transformer.modules import WhitespaceTokenizer, WordEmbeddings
+        from sentence_transformers.sentence_transformer.modules import WordEmbeddings
+        from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
 
         vectors, vocab = files
         words = pd.read_parquet(vocab)["index"].astype(str).tolist()

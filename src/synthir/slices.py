@@ -174,6 +174,25 @@ def evaluate_bm25(p: Params, w: Wildcards) -> dict[str, Any]:
     return {"split": _split(p, w["eval"]), "top_k": p["evaluation"]["top_k"], "bm25": _bm25(p)}
 
 
+def summarise(p: Params, w: Wildcards) -> dict[str, Any]:
+    """What the claims need to know of the study's aliases (synthir.report.claims): each
+    augmenter's size, each strategy's kind, negative source and its conditioning, human share."""
+    from synthir.strategies.base import load_template
+
+    def conditioning(neg: dict[str, Any] | None) -> str | None:
+        if neg is None or neg["source"] != "llm":
+            return None
+        return "query+positive" if "{positive}" in load_template(neg["prompt"])[0]["user"] else "query"
+
+    return {
+        "augmenters": {a: p["llms"][a]["parameters"] for a in p["study"]["augmenters"]},
+        "strategies": {a: {"kind": p["strategies"][a]["kind"],
+                           "negatives": (p["strategies"][a]["negatives"] or {}).get("source"),
+                           "conditioning": conditioning(p["strategies"][a]["negatives"]),
+                           "human_fraction": p["strategies"][a]["human_fraction"]} for a in p["study"]["strategies"]},
+    }
+
+
 IDENTITY: dict[str, Callable[[Params, Wildcards], dict[str, Any]]] = {
     "fetch_dataset": fetch_dataset,
     "prepare_llm": prepare_llm,
@@ -188,6 +207,7 @@ IDENTITY: dict[str, Callable[[Params, Wildcards], dict[str, Any]]] = {
     "encode_corpus": encode_corpus,
     "evaluate_dense": evaluate_dense,
     "evaluate_bm25": evaluate_bm25,
+    "summarise": summarise,
 }
 
 

@@ -80,12 +80,13 @@ def summarise(a: argparse.Namespace) -> None:
     from synthir.report.summary import per_query_table, plot_summary, summarise as build
 
     scaling = pd.read_csv(a.scaling)
-    table = build(per_query_table([Path(p) for p in a.metrics]))
+    per_query = per_query_table([Path(p) for p in a.metrics])
+    table = build(per_query)
     with io.atomic_open(a.csv) as f:
         table.to_csv(f, index=False, float_format="%.6g")
     plot_summary(table, Path(a.png))
     with io.atomic_open(a.claims) as f:
-        f.write(write_claims(table, scaling))
+        f.write(write_claims(table, scaling, per_query, json.loads(a.config)))
 
 
 def track(a: argparse.Namespace) -> None:

@@ -1,5 +1,6 @@
 """summary.csv statistics on hand-made per-query results: seed intervals, the paired test
-against the cell's own baseline, and the saturation scale."""
+against the cell's own baseline and against the human arm, power, the multiplicity adjustment
+and the saturation scale."""
 
 from pathlib import Path
 
@@ -7,14 +8,17 @@ import numpy as np
 import pytest
 
 from synthir import io, paths
-from synthir.report.summary import paired_randomization, per_query_table, saturation, summarise
+from synthir.report.summary import (
+    benjamini_hochberg, holm, minimum_detectable_effect, paired_randomization, per_query_table, saturation, summarise,
+)
 
 QUERIES = [f"q{i}" for i in range(20)]
 
 
 def write_cell(root: Path, scale: int, seed: int, scores: list[float], strategy: str = "qgen") -> Path:
     trained = scale > 0
-    w = {"eval": "adi", "dataset": "scifact" if trained else "none", "augmenter": "smol" if trained else "none",
+    augmenter = "none" if strategy == "human" or not trained else "smol"
+    w = {"eval": "adi", "dataset": "scifact" if trained else "none", "augmenter": augmenter,
          "strategy": strategy if trained else "none", "scale": scale, "base": "minilm", "seed": seed}
     path = root / paths.family_dir("result", **w) / "metrics.json"
     io.write_json(path, {"per_query": {"ndcg_at_10": dict(zip(QUERIES, scores))}})
@@ -29,8 +33,12 @@ def study(tmp_path, seeds, monkeypatch):
     files = [write_cell(tmp_path, 0, 0, list(base))]
     for seed in seeds:
         noise = np.random.default_rng(seed + 10).normal(0, 0.02, len(QUERIES))
+        files.append(write_cell(tmp_path, 30, seed, list(base + 0.02 + noise)))
         files.append(write_cell(tmp_path, 100, seed, list(base + 0.09 + noise)))
         files.append(write_cell(tmp_path, 300, seed, list(base + 0.10 + noise)))
+        # the human arm: better than the synthetic cells by 0.05 at every scale
+        for scale, lift in ((30, 0.07), (100, 0.14), (300, 0.15)):
+            files.append(write_cell(tmp_path, scale, seed, list(base + lift + noise), strategy="human"))
     return summarise(per_query_table(files))
 
 
@@ -45,6 +53,39 @@ def test_gain_interval_p_value_and_saturation(tmp_path, monkeypatch):
     assert row["saturation_low"] <= 100 <= row["saturation_high"]
     base = df[df["scale"] == 0].iloc[0]
     assert base["seeds"] == 1 and np.isnan(base["ci95_low"])
+    # against the human arm at the same scale: 0.05 worse, every query
+    assert row["gain_vs_human"] == pytest.approx(-0.05, abs=1e-9) and row["p_vs_human"] < 0.001
+    assert row["human_gain"] == pytest.approx(0.15, abs=0.02)
+    human = df[(df["scale"] == 300) & (df["strategy"] == "human")].iloc[0]
+    assert np.isnan(human["gain_vs_human"]) and human["gain"] == pytest.approx(0.15, abs=0.02)
+    # 300 over 100 (+0.01, every query): a small but consistent step
+    assert row["p_vs_previous_scale"] < 0.001
+    # adjusted p-values: never below the raw ones, Holm at least as strict as BH
+    trained = df[df["scale"] > 0]
+    assert (trained["p_holm"] >= trained["p_value"] - 1e-12).all() and (trained["p_holm"] >= trained["p_bh"] - 1e-12).all()
+    # the minimum detectable effect comes from the per-query spread: these differences are a
+    # constant plus seed noise, so it is small
+    assert 0 < row["mde"] < 0.02
+
+
+def test_saturation_needs_three_trained_scales(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = list(np.linspace(0.2, 0.6, len(QUERIES)))
+    files = [write_cell(tmp_path, 0, 0, base), write_cell(tmp_path, 100, 0, [b + 0.05 for b in base]),
+             write_cell(tmp_path, 300, 0, [b + 0.06 for b in base])]
+    df = summarise(per_query_table(files))
+    assert df[df["scale"] > 0]["saturation_scale"].isna().all()
+
+
+def test_holm_bh_and_the_minimum_detectable_effect_by_hand():
+    p = np.array([0.01, 0.04, 0.03, 0.2])
+    # Holm: sorted 0.01, 0.03, 0.04, 0.2 times 4, 3, 2, 1 -> 0.04, 0.09, 0.08 -> running max 0.09, 0.2
+    assert holm(p) == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    # BH: p_(i) * m / i from the top, running min: 0.2, min(0.053, 0.2), min(0.06, ...), 0.04
+    assert benjamini_hochberg(p) == pytest.approx([0.04, 0.0533333, 0.0533333, 0.2])
+    # (1.959964 + 0.841621) * sd / sqrt(n): sd of [-1, 1, -1, 1] is 2/sqrt(3)
+    d = np.array([-1.0, 1.0, -1.0, 1.0])
+    assert minimum_detectable_effect(d) == pytest.approx(2.801585 * (2 / np.sqrt(3)) / 2, rel=1e-5)
 
 
 def test_adding_seeds_changes_the_interval_and_the_test(tmp_path, monkeypatch):

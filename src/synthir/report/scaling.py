@@ -1,7 +1,13 @@
 """The study report: one tidy row per (train dataset, eval dataset, augmenter, strategy, scale,
-base, seed) with metrics, the cell's own baseline, the gain, and what the cell cost in calls and
-tokens. Seconds differ between builds of the same numbers, so they go to ``timings.csv``
-(read from each artifact's record.json), which is volatile: never versioned, never compared."""
+base, seed) with metrics, the cell's own baseline, the gain, what the cell cost in calls and
+tokens, the quality statistics of its training set, and how many human-labelled queries went
+into it (exemplars and seeds of the prompts, human rows). On its own training corpus a cell also
+reports its exposure (the share of its positives that are relevant to a test query) and nDCG@10
+on the test queries none of whose relevant documents it saw as a positive, with the baseline's
+on the same queries: the in-domain gain without that exposure.
+
+Seconds differ between builds of the same numbers, so they go to ``timings.csv`` (read from
+each artifact's record.json), which is volatile: never versioned, never compared."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import pandas as pd
 
 from synthir import io, paths
 from synthir.evaluate import METRICS
+from synthir.params import HUMAN
 from synthir.provenance import record_path
 
 KEYS = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base", "seed"]
@@ -20,8 +27,20 @@ COST = ["llm_calls", "prompt_tokens", "completion_tokens", "train_steps"]
 SECONDS = ["generation_seconds", "training_seconds", "evaluation_seconds"]
 #: Quality statistics of the cell's training set (synthir.quality); ``leakage`` is against the
 #: row's eval dataset.
-QUALITY = ["human_rows", "distinct_1", "distinct_2", "self_bleu", "embedding_dispersion", "passage_overlap",
-           "corpus_coverage", "duplicate_rate", "leakage"]
+QUALITY = ["human_rows", "human_queries_used", "distinct_1", "distinct_2", "self_bleu", "embedding_dispersion",
+           "passage_overlap", "corpus_coverage", "duplicate_rate", "leakage"]
+#: In-domain exposure (eval dataset = training dataset): see the module docstring.
+EXPOSURE = ["exposure", "unexposed_queries", "ndcg_at_10_unexposed", "baseline_ndcg_at_10_unexposed",
+            "gain_ndcg_at_10_unexposed"]
+
+
+def human_queries_used(w: dict[str, str], subset: dict[str, Any]) -> int:
+    """Labelled queries behind a training set: the human arm's rows, or the distinct labelled
+    queries a pool's prompts showed (exemplars, seeds), plus human rows mixed in."""
+    if w["strategy"] == HUMAN:
+        return int(subset["human_rows"])
+    pool = io.read_json(Path(paths.family_dir("pool", **w), "pool", "meta.json"))
+    return int(pool["strategy"]["human_queries"]) + int(subset["human_rows"])
 
 
 def _row(metrics_path: Path) -> dict[str, Any]:
@@ -32,7 +51,7 @@ def _row(metrics_path: Path) -> dict[str, Any]:
         "strategy": w["strategy"], "scale": int(w["scale"]), "base": w["base"], "seed": int(w["seed"]),
         **m["metrics"], "queries_evaluated": m["queries_evaluated"],
         "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "train_steps": 0,
-        "loss": None, **{q: None for q in QUALITY},
+        "loss": None, **{q: None for q in QUALITY}, **{e: None for e in EXPOSURE},
     }
     if row["scale"] > 0:
         # Paths are relative to the project root (the job's working directory).
@@ -41,13 +60,30 @@ def _row(metrics_path: Path) -> dict[str, Any]:
         model = io.read_json(Path(paths.family_dir("model", **w), "meta.json"))
         stats = io.read_json(subset_dir / "stats.json")["stats"]
         leaked = io.read_json(Path(paths.family_dir("leakage", **w), "leakage.json"))["leakage"]
+        leakage = io.read_json(Path(paths.family_dir("leakage", **w), "leakage.json"))
         row.update(
             llm_calls=subset["cost"]["calls"], prompt_tokens=subset["cost"]["prompt_tokens"],
             completion_tokens=subset["cost"]["completion_tokens"], train_steps=model["steps"], loss=model["loss"],
-            human_rows=subset["human_rows"], leakage=leaked,
-            **{q: stats[q] for q in QUALITY if q in stats},
+            human_rows=subset["human_rows"], human_queries_used=human_queries_used(w, subset),
+            leakage=leakage["leakage"], **{q: stats[q] for q in QUALITY if q in stats},
         )
+        if "unexposed_queries" in leakage:
+            unexposed = leakage["unexposed_queries"]
+            scores = m["per_query"]["ndcg_at_10"]
+            row.update(exposure=leakage["exposure"], unexposed_queries=len(unexposed),
+                       ndcg_at_10_unexposed=_mean(scores, unexposed))
+            baseline = Path(paths.family_dir("result", **{**w, "dataset": paths.NONE, "augmenter": paths.NONE,
+                                                          "strategy": paths.NONE, "scale": 0, "seed": 0}))
+            if (baseline / "metrics.json").is_file():
+                ref = _mean(io.read_json(baseline / "metrics.json")["per_query"]["ndcg_at_10"], unexposed)
+                row.update(baseline_ndcg_at_10_unexposed=ref,
+                           gain_ndcg_at_10_unexposed=row["ndcg_at_10_unexposed"] - ref)
     return row
+
+
+def _mean(scores: dict[str, float], queries: list[str]) -> float:
+    picked = [scores[q] for q in queries if q in scores]
+    return round(sum(picked) / len(picked), 6) if picked else float("nan")
 
 
 def aggregate(metrics_paths: list[Path]) -> pd.DataFrame:
@@ -61,7 +97,7 @@ def aggregate(metrics_paths: list[Path]) -> pd.DataFrame:
         df[f"baseline_{name}"] = [lookup.get((e, b)) for e, b in zip(df["eval_dataset"], df["base"])]
         df[f"gain_{name}"] = df[name] - df[f"baseline_{name}"]
     ordered = KEYS + list(METRICS) + [f"baseline_{m}" for m in METRICS] + [f"gain_{m}" for m in METRICS]
-    df = df[ordered + ["queries_evaluated"] + COST + ["loss"] + QUALITY]
+    df = df[ordered + ["queries_evaluated"] + COST + ["loss"] + QUALITY + EXPOSURE]
     return df.sort_values(KEYS, key=lambda s: s.map(str) if s.dtype == object else s).reset_index(drop=True)
 
 

@@ -1,19 +1,31 @@
-"""Statistics a reviewer can trust: ``reports/summary.csv`` and ``reports/summary.png``.
+"""Statistics a reviewer can trust: ``summary.csv`` and ``summary.png``.
 
 One row per (train dataset, eval dataset, augmenter, strategy, scale, base, metric), seeds
-pooled:
+pooled. Every test is paired on the eval queries: a query's score is first averaged over the
+cell's seeds, then compared with the same query's score elsewhere.
 
-- ``mean`` over seeds with a 95% confidence interval (Student t over seed means; empty with
-  one seed: one seed has no spread to measure).
-- ``gain`` over the cell's own baseline (its base at scale 0) and ``p_value`` of a paired
-  two-sided randomization test on per-query scores (each query's score averaged over seeds,
-  minus its baseline score; sign flips, ``PERMUTATIONS`` draws, seeded). Baselines are
-  untrained and so seed-free.
-- ``saturation_scale``: the smallest scale whose gain reaches 90% of the line's largest gain
-  (empty when no scale gains), with a 95% interval from a bootstrap over the eval queries.
+- ``mean`` over seeds with a 95% confidence interval (Student t over seed means; empty with one
+  seed: one seed has no spread to measure).
+- ``gain`` over the cell's own baseline (its base at scale 0; untrained, so seed-free) and
+  ``p_value`` of a two-sided paired randomization test (``PERMUTATIONS`` sign flips, seeded).
+- ``mde``: the minimum detectable effect of that test at 80% power and alpha 0.05,
+  ``(z_0.975 + z_0.80) * sd(d) / sqrt(n)`` over the per-query differences d: a gain smaller than
+  this is one the cell could not have told from zero.
+- ``gain_vs_human``, ``p_vs_human``, ``mde_vs_human``: a synthetic cell against the human-label arm
+  of the same training dataset, base and scale (the positive control; 'synthetic vs human at equal
+  size').
+- ``p_vs_previous_scale``: the line's change from its previous trained scale.
+- ``p_holm`` / ``p_bh`` (and ``p_vs_human_holm`` / ``_bh``, ``p_vs_previous_scale_holm``): Holm
+  (family-wise) and Benjamini-Hochberg (false discovery rate) adjusted p-values. The family is
+  every test of the report for that metric: gains, comparisons with the human arm and between
+  scales, together.
+- ``saturation_scale``: the smallest scale whose gain reaches 90% of the line's largest gain, for
+  lines with at least three trained scales (empty otherwise, or when no scale gains), with a 95%
+  interval from a bootstrap over the eval queries.
 
-Hand-written rather than scipy.stats.permutation_test / bootstrap because both statistics
-need the same per-query resamples across a whole line of scales; scipy gives the t quantile.
+Hand-written rather than scipy.stats.permutation_test / bootstrap because the saturation
+statistic needs the same per-query resamples across a whole line of scales; scipy gives the
+t and normal quantiles and the Benjamini-Hochberg adjustment.
 """
 
 from __future__ import annotations
@@ -26,12 +38,20 @@ import pandas as pd
 
 from synthir import io, paths
 from synthir.evaluate import METRICS
+from synthir.params import HUMAN
 from synthir.report.scaling import KEYS
 
 LINE = ["train_dataset", "eval_dataset", "augmenter", "strategy", "base"]
 PERMUTATIONS = 10_000
 BOOTSTRAPS = 1_000
 SATURATION = 0.9
+#: Lines need this many trained scales before a saturation scale means anything.
+MIN_SCALES_FOR_SATURATION = 3
+ALPHA, POWER = 0.05, 0.80
+#: summary.csv's columns, in order.
+ORDER = [*KEYS[:-1], "metric", "seeds", "mean", "ci95_low", "ci95_high", "gain", "p_value", "p_holm", "p_bh", "mde",
+         "human_gain", "gain_vs_human", "p_vs_human", "p_vs_human_holm", "p_vs_human_bh", "mde_vs_human",
+         "p_vs_previous_scale", "p_vs_previous_scale_holm", "saturation_scale", "saturation_low", "saturation_high"]
 
 
 def per_query_table(metrics_paths: list[Path]) -> pd.DataFrame:
@@ -65,6 +85,35 @@ def paired_randomization(diff: np.ndarray, rng: np.random.Generator) -> float:
     return float((1 + np.sum(null >= observed - 1e-12)) / (1 + PERMUTATIONS))
 
 
+def minimum_detectable_effect(diff: np.ndarray, alpha: float = ALPHA, power: float = POWER) -> float:
+    """Smallest mean difference a paired two-sided test at ``alpha`` detects with ``power``,
+    from the per-query differences' spread (normal approximation)."""
+    from scipy import stats
+
+    if len(diff) < 2:
+        return float("nan")
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return float(z * diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment: sort ascending, p_(i) * (m - i + 1), running maximum, cap 1."""
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    from scipy.stats import false_discovery_control
+
+    return false_discovery_control(p, method="bh") if len(p) else p
+
+
 def saturation(scales: list[int], gains: np.ndarray) -> float:
     """Smallest scale whose gain reaches SATURATION x the largest gain; nan if none gains."""
     best = gains.max()
@@ -73,52 +122,93 @@ def saturation(scales: list[int], gains: np.ndarray) -> float:
     return float(next(s for s, g in zip(scales, gains) if g >= SATURATION * best))
 
 
+def _query_means(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.Series]:
+    """(line keys..., scale, metric) -> each query's score averaged over the cell's seeds."""
+    groups = table.groupby([*LINE, "scale", "metric", "query"])["score"].mean()
+    return {k: g.droplevel(list(range(len(LINE) + 2))) for k, g in groups.groupby(level=list(range(len(LINE) + 2)))}
+
+
+def _diff(a: pd.Series, b: pd.Series | None) -> np.ndarray | None:
+    if b is None:
+        return None
+    return (a - b.reindex(a.index).fillna(0.0)).to_numpy()
+
+
 def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
+    means = _query_means(table)
+    seed_means = table.groupby([*LINE, "scale", "metric", "seed"])["score"].mean()
+
+    def baseline(ev: str, base: str, metric: str) -> pd.Series | None:
+        return means.get((paths.NONE, ev, paths.NONE, paths.NONE, base, 0, metric))
+
+    def test(diff: np.ndarray | None) -> tuple[float, float, float]:
+        if diff is None:
+            return float("nan"), float("nan"), float("nan")
+        return float(diff.mean()), paired_randomization(diff, rng), minimum_detectable_effect(diff)
+
     out: list[dict[str, Any]] = []
-    base_rows = table[table["scale"] == 0]
-    baseline = {(e, b, m): g.set_index("query")["score"]
-                for (e, b, m), g in base_rows.groupby(["eval_dataset", "base", "metric"])}
     for keys, g in table.groupby([*LINE, "metric"]):
         line = dict(zip([*LINE, "metric"], keys))
-        ref = baseline.get((line["eval_dataset"], line["base"], line["metric"]))
+        ref = baseline(line["eval_dataset"], line["base"], line["metric"])
         scales = sorted(g["scale"].unique())
-        # per scale: queries x seeds, each query's mean over seeds
-        by_scale = {s: g[g["scale"] == s].pivot_table(index="query", columns="seed", values="score") for s in scales}
         trained = [s for s in scales if s > 0]
-        gains_q = {}
-        for s in scales:
-            seed_means = by_scale[s].mean(axis=0).to_numpy()
-            lo, hi = t_interval(seed_means)
-            row = {**line, "scale": s, "seeds": len(seed_means), "mean": float(seed_means.mean()),
-                   "ci95_low": lo, "ci95_high": hi, "gain": float("nan"), "p_value": float("nan")}
-            if ref is not None and s > 0:
-                q_mean = by_scale[s].mean(axis=1)
-                diff = (q_mean - ref.reindex(q_mean.index).fillna(0.0)).to_numpy()
-                gains_q[s] = diff
-                row.update(gain=float(diff.mean()), p_value=paired_randomization(diff, rng))
+        gains_q: dict[int, np.ndarray] = {}
+        for i, s in enumerate(scales):
+            k = (*(line[c] for c in LINE), s, line["metric"])
+            per_seed = seed_means.loc[k].to_numpy()
+            lo, hi = t_interval(per_seed)
+            row: dict[str, Any] = {**line, "scale": s, "seeds": len(per_seed), "mean": float(per_seed.mean()),
+                                   "ci95_low": lo, "ci95_high": hi}
+            q = means[k]
+            if s > 0:
+                gain, p, mde = test(_diff(q, ref))
+                row.update(gain=gain, p_value=p, mde=mde)
+                if ref is not None:
+                    gains_q[s] = _diff(q, ref)  # type: ignore[assignment]
+                previous = [t for t in trained if t < s]
+                if previous:
+                    prev = means[(*(line[c] for c in LINE), previous[-1], line["metric"])]
+                    row["p_vs_previous_scale"] = test(_diff(q, prev))[1]
+                if line["strategy"] != HUMAN:
+                    human = means.get((line["train_dataset"], line["eval_dataset"], paths.NONE, HUMAN, line["base"],
+                                       s, line["metric"]))
+                    hg, hp, hm = test(_diff(q, human))
+                    row.update(gain_vs_human=hg, p_vs_human=hp, mde_vs_human=hm)
+                    if human is not None and ref is not None:
+                        row["human_gain"] = float(_diff(human, ref).mean())  # type: ignore[union-attr]
             out.append(row)
-        sat, sat_lo, sat_hi = float("nan"), float("nan"), float("nan")
-        if gains_q and line["base"] != "bm25":
-            mat = np.stack([gains_q[s] for s in trained])  # scales x queries
-            sat = saturation(trained, mat.mean(axis=1))
+        sat = (float("nan"),) * 3
+        if len(gains_q) >= MIN_SCALES_FOR_SATURATION and line["base"] != "bm25":
+            ordered = sorted(gains_q)
+            mat = np.stack([gains_q[s] for s in ordered])  # scales x queries
+            point = saturation(ordered, mat.mean(axis=1))
             idx = rng.integers(0, mat.shape[1], size=(BOOTSTRAPS, mat.shape[1]))
-            boot = np.array([saturation(trained, mat[:, i].mean(axis=1)) for i in idx])
+            boot = np.array([saturation(ordered, mat[:, i].mean(axis=1)) for i in idx])
             boot = boot[~np.isnan(boot)]
+            low = high = float("nan")
             if len(boot) >= BOOTSTRAPS // 2:  # an interval only when most resamples gain at all
-                sat_lo, sat_hi = (float(x) for x in np.percentile(boot, [2.5, 97.5]))
+                low, high = (float(x) for x in np.percentile(boot, [2.5, 97.5]))
+            sat = (point, low, high)
         for row in out[-len(scales):]:
-            row.update(saturation_scale=sat, saturation_low=sat_lo, saturation_high=sat_hi)
-    df = pd.DataFrame(out)
-    order = [*KEYS[:-1], "metric", "seeds", "mean", "ci95_low", "ci95_high", "gain", "p_value",
-             "saturation_scale", "saturation_low", "saturation_high"]
-    return df[order].sort_values([*KEYS[:-1], "metric"], key=lambda s: s.map(str) if s.dtype == object else s
-                                 ).reset_index(drop=True)
+            row.update(saturation_scale=sat[0], saturation_low=sat[1], saturation_high=sat[2])
+    tests = {"p_value": "p", "p_vs_human": "p_vs_human", "p_vs_previous_scale": "p_vs_previous_scale"}
+    df = pd.DataFrame(out).reindex(columns=ORDER)
+    for _, idx in df.groupby("metric").groups.items():  # one family per metric: every test of it
+        cells = [(i, c) for c in tests for i in idx if not np.isnan(df.at[i, c])]
+        p = np.array([df.at[i, c] for i, c in cells])
+        for (i, c), h, b in zip(cells, holm(p), benjamini_hochberg(p)):
+            df.at[i, f"{tests[c]}_holm"] = h
+            if f"{tests[c]}_bh" in df.columns:
+                df.at[i, f"{tests[c]}_bh"] = b
+    return df.sort_values([*KEYS[:-1], "metric"], key=lambda s: s.map(str) if s.dtype == object else s
+                          ).reset_index(drop=True)
 
 
 def plot_summary(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> None:
     """Mean ``metric`` against scale with its 95% seed interval as a band; one panel per eval
-    dataset, one line per augmenter/strategy/base, each starting at its base's scale 0."""
+    dataset, one line per augmenter/strategy/base (the human arm dotted), each starting at its
+    base's scale 0."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,13 +226,15 @@ def plot_summary(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
                 continue
             for (aug, strat), line in sub[(sub["base"] == base) & (sub["scale"] > 0)].groupby(["augmenter", "strategy"]):
                 line = pd.concat([zero, line]).sort_values("scale")
-                (h,) = ax.plot(line["scale"], line["mean"], marker="o", label=f"{aug} / {strat} / {base}")
+                style = ":" if strat == HUMAN else "-"
+                label = f"human labels / {base}" if strat == HUMAN else f"{aug} / {strat} / {base}"
+                (h,) = ax.plot(line["scale"], line["mean"], style, marker="o", label=label)
                 ax.fill_between(line["scale"], line["ci95_low"], line["ci95_high"], color=h.get_color(), alpha=0.2)
         ax.set_xscale("symlog", linthresh=max(1, int(sub.loc[sub["scale"] > 0, "scale"].min() or 1)))
         ticks = sorted(sub["scale"].unique())
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.set_title(f"eval: {ev} (band: 95% CI over seeds)")
-        ax.set_xlabel("synthetic training examples")
+        ax.set_xlabel("training examples")
         ax.set_ylabel(metric.replace("_at_", "@"))
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="best")
@@ -152,4 +244,5 @@ def plot_summary(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
     plt.close(fig)
 
 
-__all__ = ["METRICS", "per_query_table", "plot_summary", "summarise"]
+__all__ = ["METRICS", "benjamini_hochberg", "holm", "minimum_detectable_effect", "per_query_table", "plot_summary",
+           "summarise"]

@@ -37,7 +37,7 @@ class AnswerAug(Strategy):
 
     def provenance(self) -> dict[str, Any]:
         return {"template": self.cfg.prompt, "template_sha256": self.template_sha256,
-                "seed_queries": len(self.seeds), "styles": len(self.styles),
+                "seed_queries": len(self.seeds), "human_queries": len(self.seeds), "styles": len(self.styles),
                 "budget": self.cfg.budget, "seed_order_seed": self.inputs.seed}
 
     def requests(self) -> Iterator[Request]:

@@ -131,7 +131,8 @@ class Strategy:
         return out
 
     def provenance(self) -> dict[str, Any]:
-        """Template digest, exemplars and anything else that shaped the prompts."""
+        """Template digest, exemplars and anything else that shaped the prompts; ``human_queries``
+        counts the labelled queries the prompts use (exemplars or seeds), for the report."""
         raise NotImplementedError
 
     def requests(self) -> Iterator[Request]:

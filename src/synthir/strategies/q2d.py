@@ -35,7 +35,8 @@ class Q2D(Strategy):
 
     def provenance(self) -> dict[str, Any]:
         return {"template": self.cfg.prompt, "template_sha256": self.template_sha256,
-                "seed_queries": len(self.seeds), "seed_order_seed": self.inputs.seed}
+                "seed_queries": len(self.seeds), "human_queries": len(self.seeds),
+                "seed_order_seed": self.inputs.seed}
 
     def requests(self) -> Iterator[Request]:
         system = Message("system", self.template["system"])

@@ -42,6 +42,7 @@ class QGen(Strategy):
             "template": self.cfg.prompt,
             "template_sha256": self.template_sha256,
             "exemplars": [{"query_id": q, "doc_id": d} for q, d in self.exemplars],
+            "human_queries": len({q for q, _ in self.exemplars}),
             "passage_order_seed": self.inputs.seed,
         }
 

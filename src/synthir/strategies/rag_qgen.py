@@ -49,7 +49,8 @@ class RagQGen(Strategy):
 
     def provenance(self) -> dict[str, Any]:
         return {"template": self.cfg.prompt, "template_sha256": self.template_sha256,
-                "seed_pairs": len(self.seeds), "retrieved_per_seed": self.cfg.retrieve_k,
+                "seed_pairs": len(self.seeds), "human_queries": len({q for q, _ in self.seeds}),
+                "retrieved_per_seed": self.cfg.retrieve_k,
                 "retriever": "bm25 (seed passage as query)", "seed_order_seed": self.inputs.seed}
 
     def requests(self) -> Iterator[Request]:

@@ -32,7 +32,8 @@ class Rephrase(Strategy):
 
     def provenance(self) -> dict[str, Any]:
         return {"template": self.cfg.prompt, "template_sha256": self.template_sha256,
-                "seed_pairs": len(self.seeds), "seed_order_seed": self.inputs.seed}
+                "seed_pairs": len(self.seeds), "human_queries": len({q for q, _ in self.seeds}),
+                "seed_order_seed": self.inputs.seed}
 
     def requests(self) -> Iterator[Request]:
         system = Message("system", self.template["system"])

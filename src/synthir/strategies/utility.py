@@ -70,7 +70,8 @@ class Utility(Strategy):
         pseudo = {} if self.answer_template is None else {
             "pseudo_answer_template": self.cfg.pseudo_answer, "pseudo_answer_template_sha256": self.answer_template[1]}
         return {"template": self.cfg.prompt, "template_sha256": self.template_sha256,
-                "seed_queries": len(self.seeds), "candidates_per_query": self.cfg.retrieve_k,
+                "seed_queries": len(self.seeds), "human_queries": len(self.seeds),
+                "candidates_per_query": self.cfg.retrieve_k,
                 "candidate_retriever": "bm25", "seed_order_seed": self.inputs.seed, **pseudo}
 
     def requests(self) -> Iterator[Request]:
