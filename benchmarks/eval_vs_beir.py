@@ -17,6 +17,7 @@ Inputs are fetched into benchmarks/out/ (ignored by git) through synthir's own f
 from __future__ import annotations
 
 import argparse
+import json
 import dataclasses
 import time
 from pathlib import Path
@@ -24,7 +25,9 @@ from pathlib import Path
 import yaml
 
 from synthir import config as C
-from synthir import data, evaluate, models
+from synthir import data, evaluate, models, slices
+from synthir.encoders import load_encoder
+from synthir.params import validate_params
 
 OUT = Path("benchmarks/out")
 #: BM25 nDCG@10 and R@100 on the mirror as its README reports them (bm25s, k1=0.9, b=0.4,
@@ -43,7 +46,9 @@ REFERENCE = {
 def fetch(params: dict, name: str) -> Path:
     out = OUT / "raw" / name
     if not (out / "corpus.jsonl").is_file():
-        data.fetch_dataset(C.from_json(C.FetchConfig, C.fetch_slice(params, name)), out, OUT / "downloads")
+        w = {"dataset": name}
+        data.fetch_dataset(C.from_json(C.FetchConfig, slices.identity(params, "fetch_dataset", w)), out,
+                           OUT / "downloads", slices.record(params, "fetch_dataset", w))
     return out
 
 
@@ -57,12 +62,16 @@ def dense_comparison(params: dict, max_seq_length: int, dtype: str, rounds: int)
     ds_dir = fetch(params, "scifact")
     enc_dir = OUT / "prepared" / "minilm-l6"
     if not (enc_dir / "config.json").is_file():
-        models.prepare_encoder(C.from_json(C.EncoderConfig, C.encoder_slice(params, "minilm-l6")), enc_dir, None)
-    cfg = C.from_json(C.EvalConfig, C.eval_slice(params, "scifact", "minilm-l6"))
-    cfg = dataclasses.replace(cfg, max_seq_length=max_seq_length, dtype=dtype)
-    corpus, queries, qrels = evaluate.load_split(ds_dir, cfg.dataset)
+        models.prepare_encoder(C.from_json(C.EncoderConfig, slices.identity(params, "prepare_encoder",
+                                                                             {"model": "minilm-l6"})), enc_dir, None)
+    enc = C.from_json(C.EvalConfig, slices.identity(params, "evaluate_dense", {
+        "eval": "scifact", "dataset": "none", "augmenter": "none", "strategy": "none", "scale": 0,
+        "base": "minilm-l6", "seed": 0}))
+    cfg = dataclasses.replace(enc.encoding, max_seq_length=max_seq_length, dtype=dtype)
+    top_k = enc.top_k
+    corpus, queries, qrels = evaluate.load_split(ds_dir, enc.split.split)
 
-    model = evaluate.load_encoder(enc_dir, cfg.max_seq_length, cfg.dtype)
+    model = load_encoder(enc_dir, cfg, enc.compute).model
     sbert = beir_models.SentenceBERT(str(enc_dir))  # BEIR's wrapper, same weights and settings
     for m in (sbert.q_model, sbert.doc_model):
         m.max_seq_length = cfg.max_seq_length
@@ -75,8 +84,8 @@ def dense_comparison(params: dict, max_seq_length: int, dtype: str, rounds: int)
 
     def run_ours() -> dict[str, float]:
         doc_ids, doc_emb = evaluate.encode_documents(model, corpus, cfg)
-        run = evaluate.dense_search(model, doc_ids, doc_emb, queries, cfg, cfg.top_k)
-        return evaluate.score_run(qrels, evaluate.cut(run, cfg.top_k))[0]
+        run = evaluate.dense_search(model, doc_ids, doc_emb, queries, cfg, top_k)
+        return evaluate.score_run(qrels, evaluate.cut(run, top_k))[0]
 
     def run_beir() -> dict[str, float]:
         results = retriever.retrieve(beir_corpus, beir_queries)
@@ -123,13 +132,15 @@ def bm25_table(params: dict) -> None:
     worst = 0.0
     for name, (ref_ndcg, ref_r100, anserini) in REFERENCE.items():
         ds_dir = fetch(params, name)
-        cfg = C.from_json(C.BM25Config, C.bm25_slice(params, name))
-        res = evaluate.evaluate_bm25(cfg, ds_dir, OUT / f"bm25-{name}.trec")
-        m = res["metrics"]
+        w = {"eval": name, "dataset": "none", "augmenter": "none", "strategy": "none", "scale": 0, "base": "bm25",
+             "seed": 0}
+        cfg = C.from_json(C.BM25EvalConfig, slices.identity(params, "evaluate_bm25", w))
+        res = evaluate.evaluate_bm25(cfg, ds_dir, OUT / f"bm25-{name}.trec", OUT / f"bm25-{name}" / "metrics.json")
+        m = json.loads((OUT / f"bm25-{name}" / "metrics.json").read_text())["metrics"]
         worst = max(worst, abs(m["ndcg_at_10"] - ref_ndcg))
         print(f"{name:<12}{m['ndcg_at_10']:>9.3f}{ref_ndcg:>9.3f}{abs(m['ndcg_at_10'] - ref_ndcg):>8.3f}"
               f"{m['recall_at_100']:>8.3f}{ref_r100:>9.3f}{anserini if anserini else '-':>10}"
-              f"{res['evaluation_seconds']:>9.1f}")
+              f"{res.volatile['evaluation_seconds']:>9.1f}")
     print(f"max |nDCG@10 - README| = {worst:.3f} (target <= 0.01): {'OK' if worst <= 0.01 else 'MISSED'}")
 
 
@@ -142,7 +153,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, choices=[1, 2], default=2, help="alternating timing rounds")
     a = ap.parse_args()
     params = yaml.safe_load(Path(a.params).read_text())
-    C.validate_params(params)
+    validate_params(params)
     bm25_table(params)
     if not a.skip_dense:
         dense_comparison(params, a.max_seq_length, a.dtype, a.rounds)

