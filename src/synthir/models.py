@@ -167,9 +167,15 @@ def encoder_from_files(fmt: str, files: list[Path], max_seq_length: int = 256) -
     retrieval) or ``glove`` (word vectors ``.npy`` + a vocabulary ``.parquet`` column ``index``:
     averaged word embeddings, the embeddings trainable)."""
     if fmt == "hf-transformer":
+        import torch
         from sentence_transformers.sentence_transformer.modules import Transformer
 
-        return _mean_pooled(Transformer(str(files[0]), max_seq_length=max_seq_length))
+        # A masked-LM checkpoint has no pooler, so transformers initialises BertModel's at random.
+        # Mean pooling never reads it, but it is saved with the weights: seeded, the prepared
+        # folder has the same bytes on every build (README, "What exact means").
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            return _mean_pooled(Transformer(str(files[0]), max_seq_length=max_seq_length))
     if fmt == "glove":
         import numpy as np
         import pandas as pd
