@@ -59,7 +59,12 @@ def test_a_pool_regenerated_from_the_cache_after_a_filter_change_equals_one_buil
     params["llms"]["smollm2-135m"]["batch_size"] = 8
     warm = tmp_path / "warm"
     _generate(work, params, warm, tmp_path / "before")
-    params["strategies"]["neg"]["filters"] = {**params["strategies"]["neg"]["filters"], "min_words": 6}
+    # a filter that rejects about half of the accepted queries (the median length), so the
+    # follow-up batches of the regenerated pool really are composed anew
+    words = sorted(len(json.loads(line)["query"].split()) for f in sorted((tmp_path / "before").glob("shard~*.jsonl"))
+                   for line in f.read_text().splitlines() if json.loads(line)["status"] == "ok")
+    params["strategies"]["neg"]["filters"] = {**params["strategies"]["neg"]["filters"],
+                                              "min_words": words[len(words) // 2]}
     from_cache = _generate(work, params, warm, tmp_path / "from-cache")
     from_nothing = _generate(work, params, tmp_path / "cold", tmp_path / "from-nothing")
     assert from_cache == from_nothing
