@@ -1,11 +1,12 @@
 rule fetch_dataset:
     input:
         code=code("fetch-dataset"),
+    # update(): Snakemake keeps the earlier copy while the job runs and restores it if the job
+    # fails (the job itself stages and swaps), so a failed re-fetch after a config change never
+    # loses good data, nor the mtimes that keep everything built on it up to date.
     output:
-        corpus=f"{RAW}/corpus.jsonl",
-        queries=f"{RAW}/queries.jsonl",
-        qrels=directory(f"{RAW}/qrels"),
-        meta=f"{RAW}/meta.json",
+        corpus=update(f"{RAW}/corpus.jsonl"),
+        meta=update(f"{RAW}/meta.json"),
     log:
         log_for("fetch_dataset", RAW),
     params:

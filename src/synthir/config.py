@@ -150,16 +150,29 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class DataChecks:
+    """What stops a fetch (synthir.data.check_collection): judgments whose query or document id
+    is unknown, above ``max_missing_fraction`` of a split; and the counted quirks in ``fail_on``
+    (duplicate_ids, duplicate_judgments, empty_texts), which otherwise are only reported."""
+
+    max_missing_fraction: float
+    fail_on: list[str]
+
+
+@dataclass(frozen=True)
 class FetchSource:
-    """Where a collection is read from and what it must match: recorded, not identity (the
-    same bytes found elsewhere are the same collection)."""
+    """Where a collection is read from, what it must match and which splits the study reads of
+    it: recorded, not identity (the same bytes found elsewhere are the same collection)."""
 
     mirror: str | None
     mirror_file: str | None
     url: str | None
     md5: str | None
+    path: str | None  # a local BEIR or TREC-style folder or zip
     sha256: str | None
     license: str
+    splits: list[str]  # qrels splits the study reads (eval, train): a missing one fails the fetch
+    checks: DataChecks
 
 
 @dataclass(frozen=True)

@@ -135,9 +135,13 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
             continue
         for alias in study["strategies"]:
             st = p["strategies"].get(alias)
-            if st is not None and strategy_class(st["kind"]).needs_labels(st):
+            kind = strategy_class(st["kind"]) if st is not None else None
+            if kind is not None and kind.needs_labels(st):
+                why = [f"n_examples {st['n_examples']} few-shot exemplars (0: zero-shot)"] if st["n_examples"] else []
+                why += ["seed queries"] if kind.uses_seed_queries else []
+                why += [f"human_fraction {st['human_fraction']}"] if st["human_fraction"] else []
                 out.append(f"study.strategies: {alias!r} ({st['kind']}) needs the labelled split of training "
-                           f"dataset {name!r}, whose datasets.{name}.train_split is null")
+                           f"dataset {name!r}, whose datasets.{name}.train_split is null ({'; '.join(why)})")
     reserved = {NONE, HUMAN}
     for section in ("datasets", "llms", "encoders", "strategies"):
         for alias in reserved & set(p[section]):

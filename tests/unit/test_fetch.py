@@ -35,10 +35,15 @@ def make_mirror(root: Path, name: str = "toy", corpus: str | None = None, qrels:
 CFG = FetchConfig(dataset="toy", content="mirror-file:beir/toy.zip")
 
 
-def source(mirror: Path, name: str = "toy", sha256: str | None = None) -> dict:
-    """What the rule passes as --record: where the archive is and what it must match."""
-    return {"mirror": str(mirror), "mirror_file": f"beir/{name}.zip", "url": None, "md5": None, "sha256": sha256,
-            "license": "test"}
+CHECKS = {"max_missing_fraction": 0.01, "fail_on": []}
+
+
+def source(mirror: Path | None, name: str = "toy", sha256: str | None = None, path: Path | None = None,
+           splits: tuple[str, ...] = ("test",), **checks) -> dict:
+    """What the rule passes as --record: where the data is, what it must match, what is read."""
+    return {"mirror": str(mirror) if mirror else None, "mirror_file": f"beir/{name}.zip" if mirror else None,
+            "url": None, "md5": None, "path": str(path) if path else None, "sha256": sha256, "license": "test",
+            "splits": list(splits), "checks": {**CHECKS, **checks}}
 
 
 def fetch_cli(mirror: Path, out: Path) -> int:
@@ -116,7 +121,7 @@ def test_malformed_corpus_line_is_named_and_leaves_nothing(tmp_path, capsys):
     out = tmp_path / "raw"
     assert fetch_cli(mirror, out) == 2
     err = capsys.readouterr().err
-    assert "toy.zip!corpus.jsonl:2: invalid JSON" in err
+    assert "toy.zip!toy/corpus.jsonl:2: invalid JSON" in err
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -133,7 +138,9 @@ def test_a_missing_split_is_named_with_the_ones_there(tmp_path):
         io.read_split(tmp_path / "raw", "train")
 
 
-def test_archive_without_qrels_is_an_error(tmp_path):
+def test_a_split_the_study_reads_must_exist(tmp_path):
     mirror = make_mirror(tmp_path, qrels={})
-    with pytest.raises(FetchError, match="no toy/qrels/"):
+    with pytest.raises(FetchError, match=r"toy.zip!toy/corpus.jsonl: the study reads qrels split 'test', which "
+                                         r"this collection lacks \(splits: none"):
         fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror))
+    fetch_dataset(CFG, tmp_path / "raw", tmp_path / "dl", source(mirror, splits=()))  # not read: fine

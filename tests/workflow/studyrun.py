@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Snakefile", "rules", "src", "envs")
+PROJECT_FILES = ("Snakefile", "rules", "src", "envs", "profiles")
 #: What a clone of the repository holds that the workflow and DVC need.
 REPO_FILES = (*PROJECT_FILES, ".dvcignore", ".gitignore", ".dvc/config", ".dvc/.gitignore")
 
