@@ -159,8 +159,8 @@ def get_base_index(wildcards):
     return expand(rules.encode_corpus.output.index, corpus=wildcards.eval, base=wildcards.base)
 
 
-def get_eval_corpus(wildcards):
-    return expand(rules.fetch_dataset.output.corpus, dataset=wildcards.eval)
+def get_eval_dataset(wildcards):
+    return expand(rules.fetch_dataset.output.meta, dataset=wildcards.eval)
 
 
 def get_training_set(wildcards):

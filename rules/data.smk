@@ -1,19 +1,22 @@
 rule fetch_dataset:
     input:
         code=code("fetch-dataset"),
-    # update(): Snakemake keeps the earlier copy while the job runs and restores it if the job
-    # fails (the job itself stages and swaps), so a failed re-fetch after a config change never
-    # loses good data, nor the mtimes that keep everything built on it up to date.
+    # Only meta.json is declared: Snakemake deletes a job's declared outputs before it runs, and
+    # the collection files beside it (corpus.jsonl, queries.jsonl, qrels/, whichever the data set
+    # has) are replaced by the job only after every check passed (synthir.data.fetch_dataset),
+    # so a failed re-fetch leaves the good copy in place, and meta.json missing makes the next
+    # run fetch again. meta.json holds every file's digest: jobs that read the collection take
+    # it as their input, and Snakemake's checksum of it spares them a rerun when a re-fetch
+    # brings the same bytes.
     output:
-        corpus=update(f"{RAW}/corpus.jsonl"),
-        meta=update(f"{RAW}/meta.json"),
+        meta=f"{RAW}/meta.json",
     log:
         log_for("fetch_dataset", RAW),
     params:
         cfg=job_config("fetch_dataset"),
         # where the archive is found and what it must match: recorded, not identity
         record=job_record("fetch_dataset"),
-        out=lambda w, output: dataset_dir(output.corpus),
+        out=lambda w, output: dataset_dir(output.meta),
     conda:
         "../envs/synthir.yaml"
     shell:

@@ -1,7 +1,7 @@
 rule encode_corpus:
     input:
         model=lambda w: expand(PREPARED, model=w.base),
-        corpus=lambda w: expand(rules.fetch_dataset.output.corpus, dataset=w.corpus),
+        dataset=lambda w: expand(rules.fetch_dataset.output.meta, dataset=w.corpus),
         code=code("encode-corpus"),
     output:
         index=directory(INDEX),
@@ -11,7 +11,7 @@ rule encode_corpus:
         benchmark_for("encode_corpus", INDEX)
     params:
         cfg=job_config("encode_corpus"),
-        dataset=lambda w, input: dataset_dir(input.corpus[0]),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     threads: BOOKED
     wildcard_constraints:
         base=_alternatives(config["encoders"]),
@@ -26,7 +26,7 @@ rule evaluate_dense:
     input:
         model=get_retriever,
         index=get_base_index,
-        corpus=get_eval_corpus,
+        dataset=get_eval_dataset,
         code=code("evaluate-dense"),
     output:
         run=f"{RESULT}/run.trec",
@@ -38,7 +38,7 @@ rule evaluate_dense:
         benchmark_for("evaluate_dense", RESULT)
     params:
         cfg=job_config("evaluate_dense"),
-        dataset=lambda w, input: dataset_dir(input.corpus[0]),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
         index=lambda w, input: f"--index-dir {input.index}" if input.index else "",
     threads: BOOKED
     wildcard_constraints:
@@ -53,7 +53,7 @@ rule evaluate_dense:
 
 rule evaluate_bm25:
     input:
-        corpus=get_eval_corpus,
+        dataset=get_eval_dataset,
         code=code("evaluate-bm25"),
     output:
         run=f"{RESULT}/run.trec",
@@ -63,7 +63,7 @@ rule evaluate_bm25:
         log_for("evaluate_bm25", RESULT),
     params:
         cfg=job_config("evaluate_bm25"),
-        dataset=lambda w, input: dataset_dir(input.corpus[0]),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     wildcard_constraints:
         base="bm25",
         dataset=paths.NONE,

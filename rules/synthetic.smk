@@ -1,7 +1,6 @@
 rule generate_pool:
     input:
-        corpus=rules.fetch_dataset.output.corpus,
-        meta=rules.fetch_dataset.output.meta,
+        dataset=rules.fetch_dataset.output.meta,
         model=get_llm_dir,
         code=get_strategy_code,
     output:
@@ -14,7 +13,7 @@ rule generate_pool:
         cfg=job_config("generate_pool"),
         # the LLM cache's location and the generator's licence: recorded, not identity
         record=job_record("generate_pool"),
-        dataset=lambda w, input: dataset_dir(input.corpus),
+        dataset=lambda w, input: dataset_dir(input.dataset),
         model=lambda w, input: f"--model-dir {input.model}" if input.model else "",
     threads: BOOKED
     wildcard_constraints:
@@ -30,7 +29,7 @@ rule subset_scale:
     input:
         unpack(get_negatives_encoder),
         pool=rules.generate_pool.output.pool,
-        corpus=rules.fetch_dataset.output.corpus,
+        dataset=rules.fetch_dataset.output.meta,
         reranker=get_reranker,
         code=get_subset_code,
     output:
@@ -40,7 +39,7 @@ rule subset_scale:
         log_for("subset_scale", SUBSET),
     params:
         cfg=job_config("subset_scale"),
-        dataset=lambda w, input: dataset_dir(input.corpus),
+        dataset=lambda w, input: dataset_dir(input.dataset),
         dense=lambda w, input: (
             f"--encoder-dir {input.encoder} --index-dir {input.index}" if "index" in input.keys() else ""
         ),
@@ -59,8 +58,7 @@ rule subset_scale:
 # The human-label arm (the positive control): the same scales from a labelled split, no LLM.
 rule sample_human:
     input:
-        corpus=rules.fetch_dataset.output.corpus,
-        meta=rules.fetch_dataset.output.meta,
+        dataset=rules.fetch_dataset.output.meta,
         code=code("sample-human"),
     output:
         train=f"{SUBSET}/train.jsonl",
@@ -69,7 +67,7 @@ rule sample_human:
         log_for("sample_human", SUBSET),
     params:
         cfg=job_config("sample_human"),
-        dataset=lambda w, input: dataset_dir(input.corpus),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     wildcard_constraints:
         augmenter=paths.NONE,
         strategy=P.HUMAN,
@@ -83,7 +81,7 @@ rule sample_human:
 rule train_reranker:
     input:
         encoder=lambda w: expand(PREPARED, model=w.model),
-        corpus=rules.fetch_dataset.output.corpus,
+        dataset=rules.fetch_dataset.output.meta,
         code=code("train-reranker"),
     output:
         model=directory(RERANKER),
@@ -91,7 +89,7 @@ rule train_reranker:
         log_for("train_reranker", RERANKER),
     params:
         cfg=job_config("train_reranker"),
-        dataset=lambda w, input: dataset_dir(input.corpus),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     threads: BOOKED
     conda:
         "../envs/synthir.yaml"
@@ -103,7 +101,7 @@ rule train_reranker:
 rule set_stats:
     input:
         train=get_training_set,
-        corpus=rules.fetch_dataset.output.corpus,
+        dataset=rules.fetch_dataset.output.meta,
         encoder=expand(PREPARED, model=config["quality"]["encoder"]),
         code=code("set-stats"),
     output:
@@ -112,7 +110,7 @@ rule set_stats:
         log_for("set_stats", SUBSET),
     params:
         cfg=job_config("set_stats"),
-        dataset=lambda w, input: dataset_dir(input.corpus),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     threads: BOOKED
     conda:
         "../envs/synthir.yaml"
@@ -127,7 +125,7 @@ rule set_stats:
 rule set_leakage:
     input:
         train=get_training_set,
-        corpus=get_eval_corpus,
+        dataset=get_eval_dataset,
         code=code("set-leakage"),
     output:
         leakage=f"{LEAKAGE}/leakage.json",
@@ -135,7 +133,7 @@ rule set_leakage:
         log_for("set_leakage", LEAKAGE),
     params:
         cfg=job_config("set_leakage"),
-        dataset=lambda w, input: dataset_dir(input.corpus[0]),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     conda:
         "../envs/synthir.yaml"
     shell:

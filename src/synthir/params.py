@@ -106,9 +106,9 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
                 known = ", ".join(sorted(p[section])) or "none"
                 out.append(f"study.{key}.{i}: {alias!r} is not defined under {section} ({known})")
     for name, ds in p["datasets"].items():
-        if ds["mirror_file"] is None and ds["url"] is None:
-            out.append(f"datasets.{name}: neither mirror_file nor url is set")
-        if p["mirror"] is None and ds["url"] is None and name in _used_datasets(study):
+        if ds["path"] is None and ds["mirror_file"] is None and ds["url"] is None:
+            out.append(f"datasets.{name}: none of path, mirror_file and url is set")
+        if p["mirror"] is None and ds["path"] is None and ds["url"] is None and name in _used_datasets(study):
             out.append(f"datasets.{name}.url: no official URL and mirror is null")
         if ds["train_split"] is not None and ds["train_split"] == ds["eval_split"]:
             out.append(f"datasets.{name}.train_split: equals eval_split {ds['eval_split']!r}; exemplars, "
