@@ -87,6 +87,7 @@ def benchmark_for(rule_name, pattern):
 
 
 def dataset_dir(corpus_path):
+    """The folder of a file output (a data set's meta.json, an LLM's manifest)."""
     return str(paths.PurePosixPath(corpus_path).parent)
 
 

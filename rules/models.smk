@@ -1,8 +1,11 @@
 rule prepare_llm:
     input:
         code=code("prepare-llm"),
+    # The weights go to the cache (cache_dir/weights/<sha256>, outside Snakemake's outputs);
+    # the declared output is their manifest, which is what generation depends on and what a
+    # release carries (synthir.models.prepare_llm).
     output:
-        model=directory(PREPARED),
+        model=f"{PREPARED}/meta.json",
     log:
         log_for("prepare_llm", PREPARED),
     benchmark:
@@ -17,7 +20,7 @@ rule prepare_llm:
         "../envs/synthir.yaml"
     shell:
         "python -m synthir prepare-llm --config {params.cfg:q} --record {params.record:q} "
-        "--out-dir {output.model} 2> {log}"
+        "--out-dir $(dirname {output.model}) 2> {log}"
 
 
 rule prepare_encoder:

@@ -4,10 +4,13 @@ rule aggregate_metrics:
         # read by path from each trained cell's metrics (synthir.report.scaling), declared here
         stats=get_all_stats,
         leakage=get_all_leakage,
+        datasets=lambda w: _job_paths("fetch_dataset"),
         code=code("aggregate-metrics"),
     output:
         csv=f"{REPORTS}/scaling.csv",
         png=f"{REPORTS}/scaling.png",
+        # what each data set holds (documents, queries, judgments) and what its fetch counted
+        datasets=f"{REPORTS}/datasets.csv",
         # seconds per cell from each artifact's record.json: volatile, not versioned by DVC
         timings=f"{REPORTS}/timings.csv",
     log:
@@ -16,7 +19,8 @@ rule aggregate_metrics:
         "../envs/synthir.yaml"
     shell:
         "python -m synthir aggregate-metrics --metrics {input.metrics} --csv {output.csv} "
-        "--png {output.png} --timings {output.timings} 2> {log}"
+        "--png {output.png} --timings {output.timings} --dataset-metas {input.datasets} "
+        "--datasets {output.datasets} 2> {log}"
 
 
 rule summarise:

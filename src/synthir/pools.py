@@ -23,6 +23,7 @@ from synthir.followups import Judge, LLMNegative
 from synthir.io import COSTS, Document, write_shards
 from synthir.llm import make_backend
 from synthir.llm.cache import LLMCache
+from synthir.models import llm_weights
 from synthir.provenance import Artifact
 from synthir.strategies import StrategyInputs, strategy_class
 
@@ -68,7 +69,8 @@ def build_pool(cfg: GenerateConfig, dataset_dir: Path, model_dir: Path | None, o
     # a strategy with a second call of its own (utility's selection after a pseudo-answer)
     # lists it as `follow_ups`; it runs before the judge and the LLM negative
     follow_ups = [*getattr(strategy, "follow_ups", []), *_follow_ups(cfg, corpus)]
-    backend = make_backend(cfg.generator, model_dir, cfg.compute)
+    weights = llm_weights(model_dir, Path(record["cache_dir"])) if model_dir is not None else None
+    backend = make_backend(cfg.generator, weights, cfg.compute)
     cache = LLMCache(Path(record["cache_dir"]) / "llm")
     gen = cfg.generator
     decoding = gen.decoding if st.max_new_tokens is None else replace(gen.decoding, max_new_tokens=st.max_new_tokens)

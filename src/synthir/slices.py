@@ -244,7 +244,8 @@ def record(p: Params, rule: str, w: Wildcards) -> dict[str, Any]:
     if rule == "generate_pool":
         llm = p["llms"][w["augmenter"]]
         return {"cache_dir": p["cache_dir"], "license": llm["license"], "declared_source": llm["hub"] or llm["pypi"]}
-    if rule in ("prepare_llm", "prepare_encoder"):
-        section = "llms" if rule == "prepare_llm" else "encoders"
-        return {"license": p[section][w["model"]]["license"]}
+    if rule == "prepare_llm":
+        return {"license": p["llms"][w["model"]]["license"], "cache_dir": p["cache_dir"]}
+    if rule == "prepare_encoder":
+        return {"license": p["encoders"][w["model"]]["license"]}
     return {}

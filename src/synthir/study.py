@@ -131,7 +131,7 @@ class Job:
 #: that stands for the job (a file in it, or None: the directory itself is the output).
 RULE_OUTPUTS: dict[str, tuple[str, str | None]] = {
     "fetch_dataset": ("raw", "meta.json"),
-    "prepare_llm": ("prepared", None),
+    "prepare_llm": ("prepared", "meta.json"),
     "prepare_encoder": ("prepared", None),
     "generate_pool": ("pool", "pool"),
     "subset_scale": ("subset", "train.jsonl"),
@@ -240,5 +240,5 @@ def stage_outputs(params: dict[str, Any], stage: str) -> list[str]:
 def report_files(params: dict[str, Any]) -> list[str]:
     """The study's versioned reports (timings and the MLflow receipt are volatile: not listed)."""
     reports = params["study"]["reports"]
-    return [f"{reports}/{name}" for name in ("scaling.csv", "scaling.png", "summary.csv", "summary.png",
-                                             "claims.md")]
+    return [f"{reports}/{name}" for name in ("scaling.csv", "scaling.png", "datasets.csv", "summary.csv",
+                                             "summary.png", "claims.md")]

@@ -96,7 +96,7 @@ def dvc_yaml(a: argparse.Namespace) -> int:
 
 
 def aggregate(a: argparse.Namespace) -> None:
-    from synthir.report.scaling import aggregate as build, plot_scaling, timings
+    from synthir.report.scaling import aggregate as build, datasets_table, plot_scaling, timings
 
     metrics = [Path(p) for p in a.metrics]
     table = build(metrics)
@@ -105,6 +105,8 @@ def aggregate(a: argparse.Namespace) -> None:
     plot_scaling(table, Path(a.png))
     with io.atomic_open(a.timings) as f:
         timings(metrics).to_csv(f, index=False, float_format="%.6g")
+    with io.atomic_open(a.datasets) as f:
+        datasets_table([Path(p) for p in a.dataset_metas]).to_csv(f, index=False)
 
 
 def summarise(a: argparse.Namespace) -> None:
@@ -148,9 +150,14 @@ def lineage(a: argparse.Namespace) -> int:
 
 
 def pull(a: argparse.Namespace) -> None:
-    from synthir.versioning import pull as do_pull
+    from synthir import versioning
 
-    done = do_pull(Path.cwd(), a.remote, Path(a.release) if a.release else None)
+    if a.release:
+        done = versioning.pull_release(Path.cwd(), a.release, a.configfile)
+        log.info("pulled release %s (%d files); Snakemake plans no job for %s", done["name"], done["files"],
+                 " ".join(done["snakemake_targets"]))
+        return
+    done = versioning.pull(Path.cwd(), a.remote)
     log.info("pulled %s; Snakemake plans no job for %s", " ".join(done["dvc_paths"]),
              " ".join(done["snakemake_targets"]))
 
@@ -158,6 +165,6 @@ def pull(a: argparse.Namespace) -> None:
 def release(a: argparse.Namespace) -> None:
     from synthir.versioning import release as do_release
 
-    card = do_release(Path.cwd(), a.name, a.remote, a.subsets)
-    log.info("released %d synthetic sets to %s; data card %s (commit releases/%s/ to git)",
-             len(a.subsets), a.remote, card, a.name)
+    folder = do_release(Path.cwd(), a.name, Path(a.out), a.subsets)
+    print(f"{folder}: release {a.name} of {len(a.subsets)} synthetic sets; serve the folder as files or "
+          f"over HTTP, and pull it with `python -m synthir pull --release {folder}` (or its URL)")

@@ -235,3 +235,24 @@ def test_the_fetch_record_names_the_splits_the_study_reads():
     assert slices.record(p, "fetch_dataset", {"dataset": "cisi"})["splits"] == ["test"]
     assert json.dumps(rec)  # recorded as JSON by the rule
     assert os.path.isabs(slices._dataset_content({**p["datasets"]["cisi"], "sha256": None, "path": "x"})[5:])
+
+
+def test_the_report_lists_each_data_sets_counts(tmp_path):
+    import pandas as pd
+
+    from synthir.report.scaling import datasets_table
+
+    folder = beir_folder(tmp_path / "c", qrels="query-id\tcorpus-id\tscore\n1\td1\t1\n1\td1\t1\n2\td2\t2\n")
+    raw = tmp_path / "data/raw/dataset~mine"
+    art = fetch(folder, raw)
+    from synthir import provenance
+
+    provenance.write_sidecars(art, {"dataset": "mine", "content": "x"}, {}, 0.0)
+    corpus_only = tmp_path / "data/raw/dataset~bare"
+    provenance.write_sidecars(fetch(beir_folder(tmp_path / "b", qrels="", queries=False), corpus_only, splits=()),
+                              {"dataset": "bare", "content": "y"}, {}, 0.0)
+    table = datasets_table([raw / "meta.json", corpus_only / "meta.json"])
+    mine = table[table.dataset == "mine"].iloc[0]
+    assert (mine.documents, mine.queries, mine.split, mine.judgments, mine.duplicate_judgments) == (3, 2, "test", 2, 1)
+    bare = table[table.dataset == "bare"].iloc[0]
+    assert bare.documents == 3 and bare.queries == 0 and pd.isna(bare.split)

@@ -2,7 +2,7 @@
 127.0.0.1. The origin (built by `dvc repro`, dvc.lock committed) pushes to S3 (`rclone serve s3`,
 credentials only in the environment) and WebDAV; a second clone pulls through `synthir pull`
 and Snakemake plans nothing; one changed parameter plans exactly its cells; one cell deleted and
-rebuilt comes back byte-identical; a release pulled read-only over HTTP skips generation."""
+rebuilt comes back byte-identical; a release folder, read as files or over HTTP, skips generation."""
 
 from __future__ import annotations
 
@@ -147,31 +147,59 @@ def test_exact_rebuild_of_a_deleted_cell(origin, tmp_path):
     assert {p: io.read_json(p)["metrics"] for p in metrics} == metrics
 
 
-def test_release_pulled_read_only_over_http_skips_generation(origin, second_clone, tmp_path):
+def test_a_release_folder_pulled_into_a_fresh_clone_skips_generation(origin, second_clone, tmp_path):
     subsets = [f"{POOL_DIR}/scale~16", f"{POOL_DIR}/scale~32"]
-    ok(synthir(second_clone, "release", "--name", "tiny-smollm", "-r", "dav", *subsets))
-    card = (second_clone / "releases/tiny-smollm/DATACARD.md").read_text()
-    manifest = io.read_json(second_clone / "releases/tiny-smollm/manifest.json")
+    host = tmp_path / "releases"  # the team's release host: a plain folder, served as files or HTTP
+    out = ok(synthir(second_clone, "release", "--name", "tiny-smollm", "--out", str(host), *subsets))
+    folder = host / "tiny-smollm"
+    assert str(folder) in out
+    card = (folder / "DATACARD.md").read_text()
+    manifest = io.read_json(folder / "release.json")
     assert "licence Apache-2.0" in card and "licence CC BY-NC 2.0" in card  # generator, corpus
     assert f"snakemake -j8 {subsets[0]}/meta.json" in card
-    assert all(f"`{p}` {h}" in card for p, h in manifest["files_md5"].items())
-    assert any(p.endswith("shard~0000.jsonl") for p in manifest["files_md5"])
-    git(second_clone, "add", "releases")
-    git(second_clone, "commit", "-q", "-m", "release tiny-smollm")
+    assert all(f"`{p}` {h}" in card for p, h in manifest["files"].items())
+    assert any(p.endswith("shard~0000.jsonl") for p in manifest["files"])
+    # not the generator's weights (its manifest only), not the source corpus (named by digest)
+    assert "data/prepared/model~smollm2-135m/meta.json" in manifest["files"]
+    assert not [p for p in manifest["files"] if p.startswith("data/raw/") or p.endswith(".safetensors")]
+    assert sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) < 2_000_000
+    assert list(manifest["datasets"]) == ["scifact"]
+    r = synthir(second_clone, "release", "--name", "tiny-smollm", "--out", str(host), *subsets)
+    assert r.returncode == 2 and "exists; a release is never overwritten" in r.stderr
 
-    # A user: a fresh clone, the release host read-only over plain HTTP, no credentials.
-    dest = tmp_path / "user"
-    git(tmp_path, "clone", "-q", str(second_clone), str(dest))
-    with servers.http_server(origin.base / "dav" / "store") as url:
-        ok(dvc(dest, "remote", "add", "--local", "release", url))
-        ok(synthir(dest, "pull", "-r", "release", "--release", "releases/tiny-smollm/manifest.json"))
-    jobs = planned(dest)
+    # Users: fresh clones of a repository that has no trace of the release, an empty LLM cache;
+    # one reads the folder, one reads it over plain HTTP.
     trained = [c for c in study.study_cells(origin.params) if not c.is_baseline]
     others = [c for c in trained if c.strategy not in ("qgen", "human")]  # pools that were not released
-    assert "prepare_llm" not in jobs, jobs  # the release carries the prepared LLM
-    assert jobs.get("generate_pool", 0) == len({c.strategy for c in others}), jobs
-    assert jobs.get("subset_scale", 0) == len({(c.strategy, c.scale) for c in others}), jobs
-    assert jobs["train_retriever"] == len(trained)
+    with servers.http_server(host) as url:
+        for where, source in (("dir", str(folder)), ("http", f"{url}/tiny-smollm")):
+            dest = tmp_path / where
+            git(tmp_path, "clone", "-q", str(origin.work), str(dest))
+            ok(synthir(dest, "pull", "--release", source))
+            assert not (dest / ".cache/synthir/weights").exists()  # no LLM was prepared
+            jobs = planned(dest)
+            assert "prepare_llm" not in jobs, jobs
+            assert jobs.get("generate_pool", 0) == len({c.strategy for c in others}), jobs
+            assert jobs.get("subset_scale", 0) == len({(c.strategy, c.scale) for c in others}), jobs
+            assert jobs["train_retriever"] == len(trained)
+    # the released qgen cells train and evaluate with zero LLM calls
+    model = "models/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/scale~16/base~minilm-l6/seed~0"
+    ok(snakemake(dest, "-j2", model))
+    assert not (dest / ".cache/synthir/llm").exists() and not (dest / ".cache/synthir/weights").exists()
+
+
+def test_a_release_made_with_other_parameters_is_refused(origin, second_clone, tmp_path):
+    host = tmp_path / "releases"
+    ok(synthir(second_clone, "release", "--name", "r", "--out", str(host), f"{POOL_DIR}/scale~16"))
+    dest = tmp_path / "user"
+    git(tmp_path, "clone", "-q", str(origin.work), str(dest))
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["llms"]["smollm2-135m"]["decoding"]["temperature"] = 0.5
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    r = synthir(dest, "pull", "--release", str(host / "r"))
+    assert r.returncode == 2
+    assert "made with other parameters" in r.stderr and "generator.decoding.temperature" in r.stderr
+    assert not (dest / POOL_DIR).exists()  # nothing written
 
 
 def test_pull_refuses_outputs_of_other_params(origin, tmp_path):

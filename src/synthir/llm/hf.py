@@ -11,6 +11,7 @@ from typing import Any
 from synthir import io
 from synthir.config import Compute, Decoding, GeneratorConfig
 from synthir.llm.base import Completion, Prompt
+from synthir.models import WEIGHTS_FILE
 
 
 def render_plain(prompt: Prompt) -> str:
@@ -99,7 +100,7 @@ class TransformersBackend:
         # Loaded on the first cache miss: a fully cached re-run needs only the tokenizer.
         self._load = lambda: AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(self.device).eval()
         self._model: Any = None
-        meta = io.read_json(model_dir / "meta.json")
+        meta = io.read_json(model_dir / WEIGHTS_FILE)  # synthir.models.llm_weights' folder
         self._identity = {
             "backend": "transformers",
             "backend_version": importlib.metadata.version("transformers"),

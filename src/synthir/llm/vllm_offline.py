@@ -16,6 +16,7 @@ from synthir import io
 from synthir.config import Compute, Decoding, GeneratorConfig
 from synthir.llm.base import Completion, Prompt
 from synthir.llm.hf import render_local
+from synthir.models import WEIGHTS_FILE
 
 
 class VLLMBackend:
@@ -38,7 +39,7 @@ class VLLMBackend:
             "backend": "vllm",
             "backend_version": importlib.metadata.version("vllm"),
             "model": cfg.alias,
-            "weights_sha256": io.read_json(model_dir / "meta.json")["weights_sha256"],
+            "weights_sha256": io.read_json(model_dir / WEIGHTS_FILE)["weights_sha256"],
             "dtype": cfg.dtype,
             "batch_invariant": os.environ.get("VLLM_BATCH_INVARIANT", "0"),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

@@ -158,3 +158,27 @@ def plot_scaling(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)
+
+
+#: datasets.csv: what each data set of the study holds, and the quirks its fetch counted.
+DATASET_COLUMNS = ["dataset", "source_sha256", "documents", "queries", "split", "judged_queries", "judgments",
+                   "max_grade", "docs_not_in_corpus", "queries_not_in_queries_file", "empty_documents",
+                   "duplicate_ids", "duplicate_judgments", "empty_texts"]
+
+
+def datasets_table(metas: list[Path]) -> pd.DataFrame:
+    """One row per (data set, qrels split) from the fetch jobs' meta.json; a corpus-only data
+    set gets one row with no split. Counts that are missing in an older fetch's meta are empty."""
+    rows = []
+    for path in metas:
+        meta = io.read_json(path)
+        stats = meta["stats"]
+        base = {"dataset": paths.parse(path.as_posix())["dataset"], "source_sha256": meta["source"]["sha256"],
+                "documents": stats["documents"], "queries": stats["queries"],
+                "empty_documents": stats["empty_documents"], **{k: stats.get("checks", {}).get(k) for k in (
+                    "duplicate_ids", "duplicate_judgments", "empty_texts")}}
+        for split, sp in sorted(stats["splits"].items()) or [(None, {})]:
+            rows.append({**base, "split": split, **{k: sp.get(k) for k in (
+                "judged_queries", "judgments", "max_grade", "docs_not_in_corpus", "queries_not_in_queries_file")}})
+    return pd.DataFrame(rows, columns=DATASET_COLUMNS)
+
