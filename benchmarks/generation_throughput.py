@@ -94,11 +94,14 @@ def main() -> None:
 
     torch.set_num_threads(a.threads)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    model_dir = ROOT / paths.cell_dir("data/prepared", model=a.llm)
+    manifest = ROOT / paths.cell_dir("data/prepared", model=a.llm)
     data_dir = ROOT / paths.cell_dir("data/raw", dataset=a.dataset)
-    if not (model_dir / "meta.json").is_file() or not (data_dir / "meta.json").is_file():
-        subprocess.run([sys.executable, "-m", "snakemake", "-j2", str(model_dir), str(data_dir / "meta.json")],
-                       cwd=ROOT, check=True)
+    if not (manifest / "meta.json").is_file() or not (data_dir / "meta.json").is_file():
+        subprocess.run([sys.executable, "-m", "snakemake", "-j2", str(manifest / "meta.json"),
+                        str(data_dir / "meta.json")], cwd=ROOT, check=True)
+    from synthir.models import llm_weights
+
+    model_dir = llm_weights(manifest, ROOT / params["cache_dir"])  # the transformers folder
     params["study"]["augmenters"] = [a.llm]
     cfg = C.from_json(C.GenerateConfig, slices.identity(params, "generate_pool",
                                                          {"dataset": a.dataset, "augmenter": a.llm, "strategy": "qgen"}))

@@ -24,9 +24,37 @@ THREADS = config["compute"]["threads"]
 # Scheduling only (never how a job computes): the cores Snakemake books for a numeric job, so that
 # no more of them run at once than this machine's CPUs can host at THREADS each. -j8 on a 2-core
 # machine with threads 2 runs one numeric job at a time beside light ones (four at once would
-# oversubscribe the cores); -j16 on 16 cores runs eight. On a cluster the profile sets them.
+# oversubscribe the cores); -j16 on 16 cores runs eight. On a cluster (no local core count:
+# `workflow.cores` would raise, hence the attribute it reads) a job books exactly THREADS cpus.
 _FIT = max(1, (os.cpu_count() or 1) // THREADS)
-BOOKED = max(1, workflow.cores // _FIT) if workflow.cores else THREADS
+_CORES = workflow._cores
+BOOKED = max(1, _CORES // _FIT) if _CORES else THREADS
+
+
+# What each job asks a scheduler for (profiles/slurm requests it; profiles/local caps the sum):
+# memory in MB and runtime in minutes, sized at 2-4x the default study's peaks on CPU
+# (logs/*/*.benchmark.tsv: training 1.9 GB and 8 min, encoding 0.8 GB and 3 min); raise them for
+# bigger models with a profile's set-resources, not here. A job that runs a model asks for one
+# GPU when compute.device is cuda. Scheduling only: none of this changes what a job computes.
+_GPU = {"gpu": 1} if config["compute"]["device"] == "cuda" else {}
+RESOURCES = {
+    "fetch_dataset": dict(mem_mb=2000, runtime=30),
+    "prepare_llm": dict(mem_mb=4000, runtime=60),
+    "prepare_encoder": dict(mem_mb=2000, runtime=30),
+    "generate_pool": dict(mem_mb=4000, runtime=240, **_GPU),
+    "subset_scale": dict(mem_mb=4000, runtime=60, **_GPU),  # dense / ce mining run a model
+    "sample_human": dict(mem_mb=1000, runtime=10),
+    "train_reranker": dict(mem_mb=4000, runtime=120, **_GPU),
+    "set_stats": dict(mem_mb=2000, runtime=30, **_GPU),
+    "set_leakage": dict(mem_mb=1000, runtime=10),
+    "train_retriever": dict(mem_mb=6000, runtime=120, **_GPU),
+    "encode_corpus": dict(mem_mb=3000, runtime=60, **_GPU),
+    "evaluate_dense": dict(mem_mb=3000, runtime=60, **_GPU),
+    "evaluate_bm25": dict(mem_mb=2000, runtime=20),
+    "aggregate_metrics": dict(mem_mb=2000, runtime=20),
+    "summarise": dict(mem_mb=2000, runtime=30),
+    "track_runs": dict(mem_mb=2000, runtime=30),
+}
 
 
 def _alternatives(values):

@@ -19,6 +19,8 @@ rule fetch_dataset:
         out=lambda w, output: dataset_dir(output.meta),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["fetch_dataset"],
     shell:
         "python -m synthir fetch-dataset --config {params.cfg:q} --record {params.record:q} "
         "--out-dir {params.out} --download-dir data/downloads 2> {log}"

@@ -17,6 +17,8 @@ rule encode_corpus:
         base=_alternatives(config["encoders"]),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["encode_corpus"],
     shell:
         "python -m synthir encode-corpus --config {params.cfg:q} --model-dir {input.model} "
         "--dataset-dir {params.dataset} --out-dir {output.index} 2> {log}"
@@ -45,6 +47,8 @@ rule evaluate_dense:
         base=_alternatives(config["encoders"]),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["evaluate_dense"],
     shell:
         "python -m synthir evaluate-dense --config {params.cfg:q} --model-dir {input.model} "
         "--dataset-dir {params.dataset} {params.index} --run-path {output.run} "
@@ -73,6 +77,8 @@ rule evaluate_bm25:
         seed="0",
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["evaluate_bm25"],
     shell:
         "python -m synthir evaluate-bm25 --config {params.cfg:q} --dataset-dir {params.dataset} "
         "--run-path {output.run} --metrics-path {output.metrics} 2> {log}"

@@ -18,6 +18,8 @@ rule prepare_llm:
         model=_alternatives(config["llms"]) or "^$",
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["prepare_llm"],
     shell:
         "python -m synthir prepare-llm --config {params.cfg:q} --record {params.record:q} "
         "--out-dir $(dirname {output.model}) 2> {log}"
@@ -40,6 +42,8 @@ rule prepare_encoder:
         model=_alternatives(config["encoders"]),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["prepare_encoder"],
     shell:
         "python -m synthir prepare-encoder --config {params.cfg:q} --record {params.record:q} "
         "--out-dir {output.model} {params.parent} 2> {log}"

@@ -17,6 +17,8 @@ rule aggregate_metrics:
         f"logs/aggregate_metrics/{REPORTS}.log",
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["aggregate_metrics"],
     shell:
         "python -m synthir aggregate-metrics --metrics {input.metrics} --csv {output.csv} "
         "--png {output.png} --timings {output.timings} --dataset-metas {input.datasets} "
@@ -39,6 +41,8 @@ rule summarise:
         cfg=job_config("summarise"),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["summarise"],
     shell:
         "python -m synthir summarise --config {params.cfg:q} --metrics {input.metrics} --scaling {input.scaling} "
         "--csv {output.csv} --png {output.png} --claims {output.claims} 2> {log}"
@@ -59,5 +63,7 @@ rule track_runs:
         store=tracking_store(),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["track_runs"],
     shell:
         "python -m synthir track-runs --metrics {input.metrics} --receipt {output.receipt} 2> {log}"

@@ -20,6 +20,8 @@ rule generate_pool:
         strategy=_alternatives(config["strategies"]),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["generate_pool"],
     shell:
         "python -m synthir generate-pool --config {params.cfg:q} --record {params.record:q} "
         "--dataset-dir {params.dataset} {params.model} --out-dir {output.pool} 2> {log}"
@@ -49,6 +51,8 @@ rule subset_scale:
         strategy=_alternatives(config["strategies"]),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["subset_scale"],
     shell:
         "python -m synthir subset-scale --config {params.cfg:q} --pool-dir {input.pool} "
         "--dataset-dir {params.dataset} {params.dense} {params.reranker} --out-path {output.train} "
@@ -73,6 +77,8 @@ rule sample_human:
         strategy=P.HUMAN,
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["sample_human"],
     shell:
         "python -m synthir sample-human --config {params.cfg:q} --dataset-dir {params.dataset} "
         "--out-path {output.train} --meta-path {output.meta} 2> {log}"
@@ -93,6 +99,8 @@ rule train_reranker:
     threads: BOOKED
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["train_reranker"],
     shell:
         "python -m synthir train-reranker --config {params.cfg:q} --encoder-dir {input.encoder} "
         "--dataset-dir {params.dataset} --out-dir {output.model} 2> {log}"
@@ -114,6 +122,8 @@ rule set_stats:
     threads: BOOKED
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["set_stats"],
     shell:
         "python -m synthir set-stats --config {params.cfg:q} --train-path {input.train} "
         "--dataset-dir {params.dataset} --encoder-dir {input.encoder} --out {output.stats} 2> {log}"
@@ -136,6 +146,8 @@ rule set_leakage:
         dataset=lambda w, input: dataset_dir(input.dataset[0]),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["set_leakage"],
     shell:
         "python -m synthir set-leakage --config {params.cfg:q} --train-path {input.train} "
         "--eval-dir {params.dataset} --out {output.leakage} 2> {log}"

@@ -17,6 +17,8 @@ rule train_retriever:
         base=_alternatives(config["encoders"]),
     conda:
         "../envs/synthir.yaml"
+    resources:
+        **RESOURCES["train_retriever"],
     shell:
         "python -m synthir train-retriever --config {params.cfg:q} --base-dir {input.base} "
         "--train-path {input.train} --out-dir {output.model} 2> {log}"

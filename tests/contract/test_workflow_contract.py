@@ -81,7 +81,8 @@ def test_documented_configs_share_the_default_studys_artifacts_unchanged():
     for config in sorted((ROOT / "configs").glob("*.yaml")):
         merged = load(ROOT / "params.yaml", [config])
         shared = set(study.jobs(default)) & set(study.jobs(merged))
-        assert any(j.rule == "train_retriever" for j in shared), config.name
+        # the GPU study trains other bases on another device: it shares data and BM25 only
+        assert config.name == "gpu.yaml" or any(j.rule == "train_retriever" for j in shared), config.name
         for job in shared:  # report jobs write into each study's own directory: not shared
             if job.rule in slices.IDENTITY and job.rule not in study.REPORT_RULES:
                 assert slices.identity(merged, job.rule, job.wc) == slices.identity(default, job.rule, job.wc), \

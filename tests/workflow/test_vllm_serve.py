@@ -33,10 +33,15 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     work = tmp_path_factory.mktemp("vllm")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     llm_cfg = json.dumps(slices.identity(params, "prepare_llm", {"model": "smollm2-135m"}))
-    model = work / "smollm2"
+    manifest = work / "smollm2"
+    record = json.dumps({"cache_dir": str(work / "cache"), "license": "Apache-2.0"})
     prepared = subprocess.run([sys.executable, "-m", "synthir", "prepare-llm", "--config", llm_cfg,
-                               "--out-dir", str(model)], env=_env(), capture_output=True, text=True)
+                               "--record", record, "--out-dir", str(manifest)], env=_env(), capture_output=True,
+                              text=True)
     assert prepared.returncode == 0, prepared.stderr[-5000:]
+    from synthir.models import llm_weights
+
+    model = llm_weights(manifest, work / "cache")  # the transformers folder vLLM serves
     port = free_port()
     cmd = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
            "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--dtype", "bfloat16",
