@@ -200,6 +200,14 @@ def test_a_release_made_with_other_parameters_is_refused(origin, second_clone, t
     assert r.returncode == 2
     assert "made with other parameters" in r.stderr and "generator.decoding.temperature" in r.stderr
     assert not (dest / POOL_DIR).exists()  # nothing written
+    # the same parameters, but an object altered at the host: refused by its md5
+    git(dest, "checkout", "params.yaml")
+    manifest = io.read_json(host / "r/release.json")
+    path, md5 = next((p, h) for p, h in manifest["files"].items() if p.endswith("train.jsonl"))
+    obj = host / "r/files/md5" / md5[:2] / md5[2:]
+    obj.write_bytes(obj.read_bytes() + b"\n")
+    r = synthir(dest, "pull", "--release", str(host / "r"))
+    assert r.returncode == 2 and f"the object of {path} does not match its md5 {md5}" in r.stderr
 
 
 def test_pull_refuses_outputs_of_other_params(origin, tmp_path):
