@@ -18,7 +18,7 @@ wildcard_constraints:
     corpus=_alternatives(config["datasets"]),
     augmenter=_alternatives([*config["llms"], paths.NONE]),
     strategy=_alternatives([*config["strategies"], paths.NONE, P.HUMAN]),
-    base=_alternatives([*config["encoders"], "bm25"]),
+    base=_alternatives([*config["encoders"], *config.get("students", {}), "bm25"]),
     model=_alternatives([*config["llms"], *config["encoders"]]),
     scale=r"\d+",
     seed=r"\d+",
@@ -30,14 +30,13 @@ include: "rules/synthetic.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/classification.smk"
 
 
 rule all:
     default_target: True
     input:
-        rules.aggregate_metrics.output,
-        rules.summarise.output,
-        rules.track_runs.output,
+        get_reports,
 
 
 # One target per artifact family (the stages of dvc.yaml run these).

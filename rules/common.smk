@@ -58,10 +58,22 @@ RESOURCES = {
 
 
 def _alternatives(values):
-    """A wildcard regex matching exactly these aliases (escaped: `qgen+bm25` has a '+')."""
+    """A wildcard regex matching exactly these aliases (escaped: `qgen+bm25` has a '+'); none:
+    a pattern that matches nothing."""
     import re
 
-    return "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    return "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)) or "(?!)"
+
+
+# Which rules make a file of a task: retrieval and classification share the path grammar, and
+# these keep their rules apart (wildcard constraints), so one DAG holds either study.
+from synthir.strategies import strategy_task
+
+CLASSIFICATION_DATASETS = [d for d in config["datasets"] if study.task_of(config, d) == "classification"]
+RETRIEVAL_DATASETS = [d for d in config["datasets"] if d not in CLASSIFICATION_DATASETS]
+CLASSIFICATION_STRATEGIES = [a for a, st in config["strategies"].items() if strategy_task(st["kind"]) == "classification"]
+RETRIEVAL_STRATEGIES = [a for a in config["strategies"] if a not in CLASSIFICATION_STRATEGIES]
+STUDENTS = list(config.get("students", {}))
 
 
 # Directory patterns of each artifact family (one grammar: synthir.paths.LAYOUT).
@@ -203,6 +215,40 @@ def tracking_store():
     return redact(os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI)
 
 
+# text classification (rules/classification.smk)
+
+
+def get_content_corpus(wildcards):
+    """SynthesizRR retrieves from the task's content corpus (a corpus-only data set)."""
+    if config["strategies"][wildcards.strategy]["kind"] != "synthesizrr":
+        return []
+    corpus = config["datasets"][wildcards.dataset]["classification"]["corpus"]
+    return expand(rules.fetch_dataset.output.meta, dataset=corpus)
+
+
+def get_examples_retriever(wildcards):
+    """SynthesizRR with a dense retriever: the encoder and its index of the content corpus."""
+    st = config["strategies"][wildcards.strategy]
+    if st["kind"] != "synthesizrr" or st["retriever"] == "bm25":
+        return {}
+    corpus = config["datasets"][wildcards.dataset]["classification"]["corpus"]
+    return {
+        "encoder": expand(PREPARED, model=st["retriever"])[0],
+        "index": expand(rules.encode_corpus.output.index, corpus=corpus, base=st["retriever"])[0],
+    }
+
+
+def get_examples_code(wildcards):
+    """A pool's code: the generation module, the backend's module, the task's prompt template."""
+    backend = config["llms"][wildcards.augmenter]["backend"]
+    template = config["datasets"][wildcards.dataset]["classification"]["prompts"]
+    return [*code("generate-examples", backend_module(backend)), f"src/synthir/prompts/{template}.json"]
+
+
+def get_student_encoder(wildcards):
+    return expand(PREPARED, model=config["students"][wildcards.base]["encoder"])
+
+
 # ---------------------------------------------------------------- targets (synthir.study)
 
 JOBS_OF_STUDY = study.jobs(config)
@@ -226,7 +272,7 @@ def get_all_models(wildcards):
 
 def get_all_metrics(wildcards):
     """metrics.json of every cell of the study on every eval dataset."""
-    return _job_paths("evaluate_dense", "evaluate_bm25")
+    return _job_paths("evaluate_dense", "evaluate_bm25", "evaluate_student")
 
 
 def get_all_leakage(wildcards):
@@ -234,4 +280,9 @@ def get_all_leakage(wildcards):
 
 
 def get_all_stats(wildcards):
-    return _job_paths("set_stats")
+    return _job_paths("set_stats", "class_stats")
+
+
+def get_reports(wildcards):
+    """The outputs of the study's report rules (its task's report, the MLflow receipt)."""
+    return [f for r in study.report_rules(config) for f in getattr(rules, r).output]

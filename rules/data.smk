@@ -17,6 +17,8 @@ rule fetch_dataset:
         # where the archive is found and what it must match: recorded, not identity
         record=job_record("fetch_dataset"),
         out=lambda w, output: dataset_dir(output.meta),
+    wildcard_constraints:
+        dataset=_alternatives(RETRIEVAL_DATASETS),
     conda:
         "../envs/synthir.yaml"
     resources:

@@ -1,51 +1,54 @@
-rule aggregate_metrics:
-    input:
-        metrics=get_all_metrics,
-        # read by path from each trained cell's metrics (synthir.report.scaling), declared here
-        stats=get_all_stats,
-        leakage=get_all_leakage,
-        datasets=lambda w: _job_paths("fetch_dataset"),
-        code=code("aggregate-metrics"),
-    output:
-        csv=f"{REPORTS}/scaling.csv",
-        png=f"{REPORTS}/scaling.png",
-        # what each data set holds (documents, queries, judgments) and what its fetch counted
-        datasets=f"{REPORTS}/datasets.csv",
-        # seconds per cell from each artifact's record.json: volatile, not versioned by DVC
-        timings=f"{REPORTS}/timings.csv",
-    log:
-        f"logs/aggregate_metrics/{REPORTS}.log",
-    conda:
-        "../envs/synthir.yaml"
-    resources:
-        **RESOURCES["aggregate_metrics"],
-    shell:
-        "python -m synthir aggregate-metrics --metrics {input.metrics} --csv {output.csv} "
-        "--png {output.png} --timings {output.timings} --dataset-metas {input.datasets} "
-        "--datasets {output.datasets} 2> {log}"
+# The retrieval study's reports; a classification study has its own (rules/classification.smk).
+if study.study_task(config) == "retrieval":
+
+    rule aggregate_metrics:
+        input:
+            metrics=get_all_metrics,
+            # read by path from each trained cell's metrics (synthir.report.scaling), declared here
+            stats=get_all_stats,
+            leakage=get_all_leakage,
+            datasets=lambda w: _job_paths("fetch_dataset"),
+            code=code("aggregate-metrics"),
+        output:
+            csv=f"{REPORTS}/scaling.csv",
+            png=f"{REPORTS}/scaling.png",
+            # what each data set holds (documents, queries, judgments) and what its fetch counted
+            datasets=f"{REPORTS}/datasets.csv",
+            # seconds per cell from each artifact's record.json: volatile, not versioned by DVC
+            timings=f"{REPORTS}/timings.csv",
+        log:
+            f"logs/aggregate_metrics/{REPORTS}.log",
+        conda:
+            "../envs/synthir.yaml"
+        resources:
+            **RESOURCES["aggregate_metrics"],
+        shell:
+            "python -m synthir aggregate-metrics --metrics {input.metrics} --csv {output.csv} "
+            "--png {output.png} --timings {output.timings} --dataset-metas {input.datasets} "
+            "--datasets {output.datasets} 2> {log}"
 
 
-rule summarise:
-    input:
-        metrics=get_all_metrics,
-        scaling=rules.aggregate_metrics.output.csv,
-        code=code("summarise"),
-    output:
-        csv=f"{REPORTS}/summary.csv",
-        png=f"{REPORTS}/summary.png",
-        claims=f"{REPORTS}/claims.md",
-    log:
-        f"logs/summarise/{REPORTS}.log",
-    params:
-        # which alias plays which role in the claims: sizes, kinds, negative sources
-        cfg=job_config("summarise"),
-    conda:
-        "../envs/synthir.yaml"
-    resources:
-        **RESOURCES["summarise"],
-    shell:
-        "python -m synthir summarise --config {params.cfg:q} --metrics {input.metrics} --scaling {input.scaling} "
-        "--csv {output.csv} --png {output.png} --claims {output.claims} 2> {log}"
+    rule summarise:
+        input:
+            metrics=get_all_metrics,
+            scaling=rules.aggregate_metrics.output.csv,
+            code=code("summarise"),
+        output:
+            csv=f"{REPORTS}/summary.csv",
+            png=f"{REPORTS}/summary.png",
+            claims=f"{REPORTS}/claims.md",
+        log:
+            f"logs/summarise/{REPORTS}.log",
+        params:
+            # which alias plays which role in the claims: sizes, kinds, negative sources
+            cfg=job_config("summarise"),
+        conda:
+            "../envs/synthir.yaml"
+        resources:
+            **RESOURCES["summarise"],
+        shell:
+            "python -m synthir summarise --config {params.cfg:q} --metrics {input.metrics} --scaling {input.scaling} "
+            "--csv {output.csv} --png {output.png} --claims {output.claims} 2> {log}"
 
 
 # Tracking sits beside the compute path: nothing depends on it. It re-syncs (idempotently)

@@ -17,7 +17,8 @@ rule generate_pool:
         model=lambda w, input: f"--model-dir {dataset_dir(input.model[0])}" if input.model else "",
     threads: BOOKED
     wildcard_constraints:
-        strategy=_alternatives(config["strategies"]),
+        dataset=_alternatives(RETRIEVAL_DATASETS),
+        strategy=_alternatives(RETRIEVAL_STRATEGIES),
     conda:
         "../envs/synthir.yaml"
     resources:
@@ -48,7 +49,8 @@ rule subset_scale:
         reranker=lambda w, input: f"--reranker-dir {input.reranker}" if input.reranker else "",
     threads: BOOKED
     wildcard_constraints:
-        strategy=_alternatives(config["strategies"]),
+        dataset=_alternatives(RETRIEVAL_DATASETS),
+        strategy=_alternatives(RETRIEVAL_STRATEGIES),
     conda:
         "../envs/synthir.yaml"
     resources:
@@ -73,6 +75,7 @@ rule sample_human:
         cfg=job_config("sample_human"),
         dataset=lambda w, input: dataset_dir(input.dataset),
     wildcard_constraints:
+        dataset=_alternatives(RETRIEVAL_DATASETS),
         augmenter=paths.NONE,
         strategy=P.HUMAN,
     conda:
@@ -120,6 +123,8 @@ rule set_stats:
         cfg=job_config("set_stats"),
         dataset=lambda w, input: dataset_dir(input.dataset),
     threads: BOOKED
+    wildcard_constraints:
+        dataset=_alternatives(RETRIEVAL_DATASETS),
     conda:
         "../envs/synthir.yaml"
     resources:
@@ -144,6 +149,8 @@ rule set_leakage:
     params:
         cfg=job_config("set_leakage"),
         dataset=lambda w, input: dataset_dir(input.dataset[0]),
+    wildcard_constraints:
+        dataset=_alternatives(RETRIEVAL_DATASETS),
     conda:
         "../envs/synthir.yaml"
     resources:

@@ -79,6 +79,23 @@ JOBS: dict[str, Job] = {
                           "evaluate a dense retriever"),
     "evaluate-bm25": Job("synthir.evaluate:evaluate_bm25", "BM25EvalConfig", ("dataset_dir", "run_path", "metrics_path"),
                          "evaluate BM25"),
+    # text classification (synthir.classification)
+    "fetch-labelled": Job("synthir.classification.data:fetch_labelled", "LabelledFetchConfig",
+                          ("out_dir", "download_dir"), "fetch and check a labelled classification set", record=True),
+    "generate-examples": Job("synthir.classification.generate:build_examples", "ExamplesConfig",
+                             ("dataset_dir", "corpus_dir?", "model_dir?", "out_dir", "encoder_dir?", "index_dir?"),
+                             "generate labelled examples (fewgen, synthesizrr)", record=True),
+    "subset-examples": Job("synthir.classification.sets:subset_examples", "ExamplesSubsetConfig",
+                           ("pool_dir", "dataset_dir", "out_path", "meta_path"), "cut a label-balanced scale from a pool"),
+    "sample-gold": Job("synthir.classification.sets:sample_gold", "ExamplesSubsetConfig",
+                       ("dataset_dir", "out_path", "meta_path"), "sample the gold arm's training set"),
+    "class-stats": Job("synthir.classification.stats:class_stats", "ClassStatsConfig",
+                       ("train_path", "dataset_dir", "encoder_dir", "out"), "diversity and fidelity of a labelled set"),
+    "train-student": Job("synthir.classification.students:train_student", "StudentConfig",
+                         ("encoder_dir", "train_path", "dataset_dir", "out_dir"), "train a student classifier"),
+    "evaluate-student": Job("synthir.classification.students:evaluate_student", "StudentEvalConfig",
+                            ("model_dir", "dataset_dir", "predictions_path", "metrics_path", "encoder_dir?"),
+                            "evaluate a student classifier"),
 }
 
 Option = tuple[str, dict[str, Any]]
@@ -125,6 +142,11 @@ TOOLS: dict[str, Tool] = {
     "summarise": Tool("synthir.tools:summarise", "seed intervals, paired tests, power; the claims report",
                       (("--config", {"required": True, "help": "the study's roles (synthir.slices.summarise), as JSON"}),
                        _METRICS, ("--scaling", _REQ), ("--csv", _REQ), ("--png", _REQ), ("--claims", _REQ))),
+    "classification-report": Tool(
+        "synthir.tools:classification_report", "classification.csv, diversity.csv and claims.md of a classification study",
+        (("--config", {"required": True, "help": "the strategies' roles (synthir.slices.classification_report), as JSON"}),
+         _METRICS, ("--stats", {"nargs": "+", "required": True}), ("--csv", _REQ), ("--diversity", _REQ),
+         ("--claims", _REQ))),
     "track-runs": Tool("synthir.tools:track", "sync every cell's results to MLflow (one run per cell)",
                        (_METRICS, ("--receipt", _REQ),
                         ("--tracking-uri", {"default": None, "help": "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db"}),
@@ -169,9 +191,17 @@ def apply_threads(cfg: Any) -> None:
         return
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(compute.threads)
+    if compute.device == "cuda":
+        # cuBLAS and some CUDA kernels pick reduction orders at run time: two identical runs of
+        # the transformers backend on an H200 gave different texts without these (README,
+        # "Benchmarks"); with them they were identical at ~60% of the speed. Set before torch
+        # initialises CUDA.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import torch
 
     torch.set_num_threads(compute.threads)
+    if compute.device == "cuda":
+        torch.use_deterministic_algorithms(True)
 
 
 def run_job(name: str, argv: list[str]) -> None:

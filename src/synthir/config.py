@@ -169,6 +169,7 @@ class FetchSource:
     url: str | None
     md5: str | None
     path: str | None  # a local BEIR or TREC-style folder or zip
+    member: str | None  # the corpus file inside an archive holding several corpora
     sha256: str | None
     license: str
     splits: list[str]  # qrels splits the study reads (eval, train): a missing one fails the fetch
@@ -361,3 +362,101 @@ class LeakageConfig:
     ngram: int
     split: str
     same_corpus: bool  # the eval dataset is the training corpus: measure exposure too
+
+
+# ------------------------------------------------------------- text classification (SynthesizRR)
+
+
+@dataclass(frozen=True)
+class Carve:
+    """A labelled split made from an archive split that has no train split (AG News ships only
+    its test split): a seeded shuffle of ``source``; the first ``train`` examples become split
+    ``train`` (seeds, shots, the gold arm), the next ``test`` split ``test`` (evaluation)."""
+
+    source: str
+    train: int
+    test: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class LabelledFetchConfig:
+    """A classification data set (``<name>/{split}.jsonl`` + ``labels.json``), by content."""
+
+    dataset: str
+    content: str
+    carve: Carve | None
+
+
+@dataclass(frozen=True)
+class DenseRetriever:
+    """Dense retrieval with an encoder alias: its stored corpus index (encode-corpus) and its
+    query side, searched exactly (synthir.evaluate.dense_search)."""
+
+    encoder: str
+    encoding: Encoding
+
+
+@dataclass(frozen=True)
+class ExamplesConfig:
+    """Generating labelled examples (synthir.classification.generate): the strategy alias, the
+    task's prompt template file and the seed split; ``retriever`` the content corpus's BM25."""
+
+    dataset: str
+    template: str  # prompts/<template>.json: the task's label-specific prompts
+    seed_split: str
+    generator: GeneratorConfig
+    strategy: StrategyConfig
+    max_scale: int  # examples in all (balanced over the labels) of the largest scale
+    bm25: BM25Settings | None  # synthesizrr with retriever bm25: retrieval from the content corpus
+    dense: DenseRetriever | None  # synthesizrr with an encoder: its index of the content corpus
+    compute: Compute
+
+
+@dataclass(frozen=True)
+class ExamplesSubsetConfig:
+    """Scale ``scale`` of a labelled set: the first ``scale / labels`` accepted examples of each
+    label in generation order (gold: in a seeded order of ``split``), so scales nest."""
+
+    scale: int
+    split: str | None  # gold arm: the split sampled (null: a synthetic pool)
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    """A student classifier: ``logreg`` (logistic regression on the frozen, normalised embeddings
+    of ``encoder``) or ``finetune`` (``encoder`` with a classification head, all weights trained)."""
+
+    student: str
+    kind: str  # logreg | finetune
+    encoder: str
+    seed: int
+    max_seq_length: int
+    c: float | None  # logreg: inverse regularisation strength
+    epochs: int | None  # finetune
+    batch_size: int | None
+    learning_rate: float | None
+    warmup_ratio: float | None
+    compute: Compute
+
+
+@dataclass(frozen=True)
+class StudentEvalConfig:
+    split: str  # the data set's eval split
+    max_seq_length: int
+    compute: Compute
+
+
+@dataclass(frozen=True)
+class ClassStatsConfig:
+    """Diversity and fidelity of a labelled set against the gold examples (2405.10040's metrics)."""
+
+    encoder: str  # features for MAUVE, label-wise similarity and the label-preservation oracle
+    max_seq_length: int
+    gold_split: str
+    gold_sample: int  # gold examples the comparisons and the oracle use (seeded sample)
+    self_bleu_sample: int
+    mauve_buckets: int | None  # null: MAUVE's default (n / 10)
+    ner: str  # the spaCy pipeline package
+    compute: Compute

@@ -125,11 +125,17 @@ def beir_root(names: list[str], where: Path) -> str:
     return roots[0]
 
 
-def extract(source: Path, out_dir: Path) -> dict[str, str]:
+def extract(source: Path, out_dir: Path, member: str | None = None) -> dict[str, str]:
     """Copy a BEIR collection (``corpus.jsonl``, optional ``queries.jsonl`` and ``qrels/*.tsv``)
-    from a zip or folder into ``out_dir``, or convert a TREC-style set (synthir.formats) into it.
+    from a zip or folder into ``out_dir``, or convert a TREC-style set (synthir.formats) into it;
+    ``member`` names the one corpus file to take from an archive of several (BEIR format).
     Returns, for each file written, how an error should name its origin."""
     members = Members(source)
+    if member is not None:  # one corpus of several in the archive: it is the corpus, alone
+        if member not in members.names:
+            raise FetchError(f"{members.label(member)}: not in the archive (datasets.<name>.member)")
+        members.copy(member, out_dir / "corpus.jsonl")
+        return {"corpus.jsonl": members.label(member)}
     trec = formats.trec_layout_files(members.names)
     if trec is not None:
         raw = out_dir.parent / "trec"
@@ -289,7 +295,7 @@ def fetch_dataset(cfg: FetchConfig, out_dir: Path, download_dir: Path, record: d
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.") as tmp:
         staging = Path(tmp) / "staging"
-        origin = extract(source, staging)
+        origin = extract(source, staging, src.member)
         quirks = check_collection(staging, origin, src.checks, src.splits)
         try:
             stats = collection_stats(staging)

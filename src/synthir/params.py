@@ -94,13 +94,17 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
 
     out: list[str] = []
     study = p["study"]
+    task = _study_task(p)
     for key, section in [
         ("train_datasets", "datasets"),
         ("eval_datasets", "datasets"),
         ("augmenters", "llms"),
         ("strategies", "strategies"),
-        ("bases", "encoders"),
+        ("bases", "students" if task == "classification" else "encoders"),
     ]:
+        if section not in p:
+            out.append(f"study.{key}: a {task} study needs the `{section}` section")
+            continue
         for i, alias in enumerate(study[key]):
             if alias not in p[section]:
                 known = ", ".join(sorted(p[section])) or "none"
@@ -142,6 +146,7 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
                 why += [f"human_fraction {st['human_fraction']}"] if st["human_fraction"] else []
                 out.append(f"study.strategies: {alias!r} ({st['kind']}) needs the labelled split of training "
                            f"dataset {name!r}, whose datasets.{name}.train_split is null ({'; '.join(why)})")
+    out += _task_problems(p, task)
     reserved = {NONE, HUMAN}
     for section in ("datasets", "llms", "encoders", "strategies"):
         for alias in reserved & set(p[section]):
@@ -150,6 +155,93 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
         out.append(f"quality.encoder: unknown encoder {p['quality']['encoder']!r}")
     if "bm25" in p["encoders"]:
         out.append("encoders.bm25: alias 'bm25' is reserved for the BM25 baseline")
+    return out
+
+
+def _task(p: dict[str, Any], name: str) -> str | None:
+    ds = p["datasets"].get(name)
+    return None if ds is None else ds.get("task") or "retrieval"
+
+
+def _study_task(p: dict[str, Any]) -> str:
+    return _task(p, p["study"]["train_datasets"][0]) or "retrieval"
+
+
+def _task_problems(p: dict[str, Any], task: str) -> list[str]:
+    """A study is of one task: retrieval (BEIR collections, encoders, retrieval strategies) or
+    text classification (labelled sets, students, fewgen/synthesizrr, evaluated on themselves)."""
+    from synthir.strategies import strategy_task
+    from synthir.strategies.base import load_template
+
+    out: list[str] = []
+    study = p["study"]
+    for i, name in enumerate(study["train_datasets"]):
+        if _task(p, name) not in (None, task):
+            out.append(f"study.train_datasets.{i}: {name!r} is a {_task(p, name)} data set in a {task} study "
+                       f"(that of {study['train_datasets'][0]!r}); run the two tasks as two studies")
+    for i, alias in enumerate(study["strategies"]):
+        st = p["strategies"].get(alias)
+        if st is not None and strategy_task(st["kind"]) != task:
+            out.append(f"study.strategies.{i}: {alias!r} ({st['kind']}) generates {strategy_task(st['kind'])} data; "
+                       f"this is a {task} study")
+    for name, ds in p["datasets"].items():
+        cls = ds.get("classification")
+        if (ds.get("task") == "classification") != (cls is not None):
+            out.append(f"datasets.{name}.classification: set it exactly when task is classification")
+        if cls is None:
+            continue
+        if cls["corpus"] is not None and _task(p, cls["corpus"]) != "retrieval":
+            out.append(f"datasets.{name}.classification.corpus: {cls['corpus']!r} is not a corpus data set")
+        try:
+            template = load_template(cls["prompts"])[0]
+        except FileNotFoundError:
+            out.append(f"datasets.{name}.classification.prompts: no template src/synthir/prompts/{cls['prompts']}.json")
+            continue
+        if name in study["train_datasets"]:
+            for alias in study["strategies"]:
+                st = p["strategies"].get(alias)
+                if st is not None and strategy_task(st["kind"]) == "classification" and st["prompt"] not in template:
+                    out.append(f"strategies.{alias}.prompt: prompts/{cls['prompts']}.json (the template of "
+                               f"{name!r}) has no section {st['prompt']!r}")
+                if st is not None and st["kind"] == "synthesizrr" and cls["corpus"] is None:
+                    out.append(f"datasets.{name}.classification.corpus: {alias!r} (synthesizrr) retrieves from it; "
+                               "it is null")
+    for alias, st in p["strategies"].items():
+        if st["retriever"] != "bm25" and (st["kind"] != "synthesizrr" or st["retriever"] not in p["encoders"]):
+            why = "only synthesizrr retrieves densely" if st["kind"] != "synthesizrr" else "no such encoder"
+            out.append(f"strategies.{alias}.retriever: {st['retriever']!r}: {why} (bm25, or an encoder alias)")
+    for alias, m in p.get("students", {}).items():
+        if m["encoder"] not in p["encoders"]:
+            out.append(f"students.{alias}.encoder: unknown encoder {m['encoder']!r}")
+        needed = {"logreg": ("c",), "finetune": ("epochs", "batch_size", "learning_rate", "warmup_ratio")}[m["kind"]]
+        for key in ("c", "epochs", "batch_size", "learning_rate", "warmup_ratio"):
+            if key in needed and m[key] is None:
+                out.append(f"students.{alias}.{key}: a {m['kind']} student needs it")
+            if key not in needed and m[key] is not None:
+                out.append(f"students.{alias}.{key}: unused by a {m['kind']} student; set null")
+    if task != "classification":
+        return out
+    if "class_stats" not in p:
+        out.append("class_stats: a classification study needs this section")
+    elif p["class_stats"]["encoder"] not in p["encoders"]:
+        out.append(f"class_stats.encoder: unknown encoder {p['class_stats']['encoder']!r}")
+    if sorted(study["eval_datasets"]) != sorted(study["train_datasets"]):
+        out.append("study.eval_datasets: a classification study evaluates each task on its own eval split; "
+                   f"set it to the train_datasets {study['train_datasets']}")
+    if study["bm25"]:
+        out.append("study.bm25: BM25 is a retrieval baseline; set false in a classification study")
+    if 0 in study["scales"]:
+        out.append("study.scales: 0 (an untrained base) has no meaning for a student classifier")
+    for name in study["train_datasets"]:
+        cls = (p["datasets"].get(name) or {}).get("classification")
+        try:
+            n_labels = len(load_template(cls["prompts"])[0]["labels"]) if cls else 0
+        except FileNotFoundError:
+            continue
+        uneven = [n for n in study["scales"] if n_labels and n % n_labels]
+        if uneven:
+            out.append(f"study.scales: {uneven} do not split evenly over the {n_labels} labels of {name!r} "
+                       "(every set is label-balanced)")
     return out
 
 

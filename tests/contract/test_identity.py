@@ -164,6 +164,7 @@ TABLE: list[tuple[str, set[str], str | None]] = [
     ("strategies.qgen.negatives", {"subset_scale", "summarise"}, "strategy|-"),
     ("strategies.qgen.human_fraction", {"subset_scale", "summarise"}, "strategy|-"),
     ("strategies.qgen.kind", {"generate_pool", "summarise"}, "strategy|-"),
+    ("strategies.*.retriever", set(), None),  # read by synthesizrr only
     ("strategies.qgen.*", {"generate_pool"}, "strategy"),
     ("strategies.*", set(), None),  # aliases the default study does not use
     ("training.distill_weight", set(), None),  # SoftQE sets only (q2d), none in the default study
@@ -177,6 +178,12 @@ TABLE: list[tuple[str, set[str], str | None]] = [
     ("quality.leakage_ngram", {"set_leakage"}, None),
     ("quality.self_bleu_sample", {"set_stats"}, None),
     ("reranker.*", set(), None),  # no `ce` negatives in the default study
+    # text classification: no job of the default (retrieval) study reads these
+    ("datasets.*.task", set(), None),
+    ("datasets.*.member", set(), None),
+    ("datasets.*.classification*", set(), None),
+    ("students.*", set(), None),
+    ("class_stats.*", set(), None),
 ]
 
 

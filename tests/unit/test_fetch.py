@@ -42,7 +42,8 @@ def source(mirror: Path | None, name: str = "toy", sha256: str | None = None, pa
            splits: tuple[str, ...] = ("test",), **checks) -> dict:
     """What the rule passes as --record: where the data is, what it must match, what is read."""
     return {"mirror": str(mirror) if mirror else None, "mirror_file": f"beir/{name}.zip" if mirror else None,
-            "url": None, "md5": None, "path": str(path) if path else None, "sha256": sha256, "license": "test",
+            "url": None, "md5": None, "path": str(path) if path else None, "member": None, "sha256": sha256,
+            "license": "test",
             "splits": list(splits), "checks": {**CHECKS, **checks}}
 
 

@@ -20,6 +20,9 @@ STRATEGIES: dict[str, str] = {
     "utility": "synthir.strategies.utility:Utility",
     "rag-qgen": "synthir.strategies.rag_qgen:RagQGen",
     "q2d": "synthir.strategies.q2d:Q2D",
+    # text classification (a data set with task: classification; synthir.classification)
+    "fewgen": "synthir.classification.generate:FewGen",
+    "synthesizrr": "synthir.classification.generate:SynthesizRR",
 }
 
 
@@ -27,9 +30,14 @@ def strategy_module(kind: str) -> str:
     return STRATEGIES[kind].partition(":")[0]
 
 
+def strategy_task(kind: str) -> str:
+    """The task a kind generates for: ``classification`` or ``retrieval``."""
+    return "classification" if STRATEGIES[kind].startswith("synthir.classification.") else "retrieval"
+
+
 def strategy_class(kind: str) -> type[Strategy]:
     module, _, name = STRATEGIES[kind].partition(":")
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
-__all__ = ["STRATEGIES", "Strategy", "StrategyInputs", "strategy_class", "strategy_module"]
+__all__ = ["STRATEGIES", "Strategy", "StrategyInputs", "strategy_class", "strategy_module", "strategy_task"]
