@@ -154,7 +154,9 @@ TOOLS: dict[str, Tool] = {
     "lineage": Tool("synthir.tools:lineage", "trace an artifact or a report row to its inputs",
                     (("target", {"help": "artifact path, or reports/scaling.csv:N for the N-th data row"}),
                      ("--json", {"action": "store_true"}),
-                     ("--verify", {"action": "store_true", "help": "recompute every digest; exit 1 on drift"}))),
+                     ("--verify", {"action": "store_true", "help": "recompute every digest; exit 1 on drift"}),
+                     ("--example", {"default": None, "help": "a training example's id: show what conditioned it "
+                                                            "(its corpus document, seed, LLM)"}))),
     "pull": Tool("synthir.tools:pull", "dvc pull (or a release), check it matches this checkout, mark it built",
                  (("-r", {"dest": "remote", "default": None, "help": "DVC remote (default: the core.remote)"}),
                   ("--release", {"default": None, "help": "a release folder or its http(s) URL: pull only that"}),

@@ -195,3 +195,31 @@ def render(node: Node, indent: str = "", role: str = "artifact", _shown: set[Pat
         else:
             lines.append(f"{pad}{r}: {child['path']}  sha256 {child['sha256']}")
     return lines
+
+
+def example_origin(root: Node, example_id: str) -> dict[str, Any]:
+    """What conditioned one training example of the tree: its row of the training set, and for
+    a retrieval-augmented example the corpus document it was rewritten from (id, data set, text),
+    its gold seed and the pool's LLM."""
+    def nodes(n: Node) -> list[Node]:
+        return [n, *(m for child in n.inputs.values() if isinstance(child, Node) for m in nodes(child))]
+
+    for node in nodes(root):
+        train = node.outputs.get("train")
+        if node.kind != "training_set" or train is None:
+            continue
+        row = next((r for r in io.read_jsonl(train["path"]) if str(r.get("id")) == example_id), None)
+        if row is None:
+            raise LineageError(f"{train['path']}: no example with id {example_id!r}")
+        out: dict[str, Any] = {"training_set": train["path"], "example": row}
+        pool = node.inputs.get("pool")
+        if isinstance(pool, Node):
+            out["llm"] = pool.facts.get("llm")
+            corpus = pool.inputs.get("corpus")
+            if isinstance(corpus, Node) and row.get("doc_id") is not None:
+                docs = io.read_corpus(corpus.outputs["corpus.jsonl"]["path"])
+                doc = docs[row["doc_id"]]
+                out["document"] = {"id": doc.doc_id, "dataset": corpus.facts.get("dataset"),
+                                   "corpus_sha256": corpus.outputs["corpus.jsonl"]["sha256"], "text": doc.full_text()}
+        return out
+    raise LineageError(f"{root.meta_path}: its lineage holds no training set")

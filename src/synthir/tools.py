@@ -139,6 +139,11 @@ def lineage(a: argparse.Namespace) -> int:
     from synthir.lineage import render, resolve, verify, walk
 
     root = walk(resolve(a.target))
+    if a.example is not None:
+        from synthir.lineage import example_origin
+
+        print(json.dumps(example_origin(root, a.example), indent=2, ensure_ascii=False))
+        return 0
     drifts = verify(root) if a.verify else []
     if a.json:
         print(json.dumps({**root.as_dict(), "drift": [str(d) for d in drifts] if a.verify else None}, indent=2))

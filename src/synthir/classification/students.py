@@ -101,7 +101,7 @@ def _finetune(cfg: StudentConfig, encoder_dir: Path, texts: list[str], y: np.nda
             opt.step()
             sched.step()
             opt.zero_grad()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         losses.append(round(total / len(texts), 6))
     model.save_pretrained(out)
     tok.save_pretrained(out)
