@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from synthir import slices
-from synthir.study import STAGES, Job, jobs, report_files, stage_outputs
+from synthir.study import STAGES, Job, jobs, report_files, stage_outputs, study_task
 
 #: Workflow code every stage depends on: any change hands the family to Snakemake, which
 #: reruns only the jobs whose declared code inputs changed.
@@ -185,7 +185,8 @@ def stages(params: dict[str, Any]) -> dict[str, Any]:
     upstream: list[str] = []
     reports = params["study"]["reports"]
     for stage in FAMILIES:
-        target = f"{reports}/scaling.csv {reports}/summary.csv" if stage == "reports" else f"all_{stage}"
+        target = (f"all_{stage}" if stage != "reports" else f"{reports}/claims.md"
+                  if study_task(params) == "classification" else f"{reports}/scaling.csv {reports}/summary.csv")
         out[stage] = {
             "cmd": f"snakemake -j8 {target}",
             "deps": [*CODE, *upstream],

@@ -219,7 +219,7 @@ def example_origin(root: Node, example_id: str) -> dict[str, Any]:
             if isinstance(corpus, Node) and row.get("doc_id") is not None:
                 docs = io.read_corpus(corpus.outputs["corpus.jsonl"]["path"])
                 doc = docs[row["doc_id"]]
-                out["document"] = {"id": doc.doc_id, "dataset": corpus.facts.get("dataset"),
+                out["document"] = {"id": doc.id, "dataset": corpus.facts.get("dataset"),
                                    "corpus_sha256": corpus.outputs["corpus.jsonl"]["sha256"], "text": doc.full_text()}
         return out
     raise LineageError(f"{root.meta_path}: its lineage holds no training set")

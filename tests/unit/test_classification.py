@@ -300,3 +300,16 @@ def test_the_report_compares_strategies_with_intervals_and_names_the_control(tmp
     assert claims.count("| supported |") == 3  # Self-BLEU lower, entity entropy higher, accuracy higher
     assert "| sst2 | llm | 4 | lr | synthesizrr | fewgen | 1 | +0.300 [" in claims
     assert "Accuracy: 1 supported of 1" in claims and "## Positive control" in claims
+
+
+def test_a_classification_study_is_versioned_by_dvc_like_a_retrieval_one():
+    from synthir import dvcstages, study
+
+    p = P.load(ROOT / "params.yaml", [ROOT / "configs/synthesizrr.yaml"])
+    stages = dvcstages.stages(p)
+    outs = {name: [next(iter(o)) for o in s["outs"]] for name, s in stages.items()}
+    assert stages["reports"]["cmd"] == "snakemake -j8 reports/synthesizrr/claims.md"
+    assert len(outs["models"]) == sum(j.rule == "train_student" for j in study.jobs(p)) == 64
+    assert "data/raw/dataset~movie-reviews" in outs["data"] and "data/index/corpus~movie-reviews/base~minilm-l6" in outs["results"]
+    assert "students.finetune-minilm.learning_rate" in stages["models"]["params"]
+    assert "datasets.ag-news.classification.carve.train" in stages["data"]["params"]
