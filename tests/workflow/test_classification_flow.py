@@ -1,7 +1,7 @@
 """The tiny classification study (tests/config/classification.yaml over the tiny params): SST-2
 with the movie-review corpus, FewGen and SynthesizRR written by the packaged SmolLM2, both
-students, the gold arm, scales 4 and 8, run by Snakemake as a user runs it. About 5 minutes on
-2 cores."""
+students, the gold arm, scales 4 and 8, run by Snakemake as a user runs it. About 6 minutes on
+2 cores: in the slow suite, since the default suite is already past its 15 minutes here."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dagdump import dump  # noqa: E402
 
 REPORTS = "reports/classification"
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
