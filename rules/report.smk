@@ -16,6 +16,9 @@ if study.study_task(config) == "retrieval":
             datasets=f"{REPORTS}/datasets.csv",
             # seconds per cell from each artifact's record.json: volatile, not versioned by DVC
             timings=f"{REPORTS}/timings.csv",
+            # the numerics identities and CPUs behind the report (`synthir numerics --check`):
+            # committed with the report, so a rebuild elsewhere can say why its bytes differ
+            numerics=f"{REPORTS}/numerics.json",
         log:
             f"logs/aggregate_metrics/{REPORTS}.log",
         conda:
@@ -24,7 +27,7 @@ if study.study_task(config) == "retrieval":
             **RESOURCES["aggregate_metrics"],
         shell:
             "python -m synthir aggregate-metrics --metrics {input.metrics} --csv {output.csv} "
-            "--png {output.png} --timings {output.timings} --dataset-metas {input.datasets} "
+            "--png {output.png} --timings {output.timings} --numerics {output.numerics} --dataset-metas {input.datasets} "
             "--datasets {output.datasets} 2> {log}"
 
 

@@ -120,11 +120,17 @@ _METRICS = ("--metrics", {"nargs": "+", "required": True})
 TOOLS: dict[str, Tool] = {
     "validate": Tool("synthir.tools:validate", "validate a params file and its overlays", (_PARAMS, _OVERLAYS)),
     "import-collection": Tool(
-        "synthir.tools:import_collection", "convert a SMART or TREC collection to BEIR layout and check it",
-        (("--format", {"required": True, "choices": ["smart", "trec"]}),
-         ("--docs", {"required": True, "help": "SMART document file, or TREC corpus (.jsonl, .tsv or <DOC> SGML)"}),
-         ("--queries", {"default": None, "help": "SMART query file or TREC topics (omit: a corpus-only collection)"}),
-         ("--qrels", {"default": None, "help": "SMART 'qid docid' lines or TREC 'qid iter docid grade' lines"}),
+        "synthir.tools:import_collection", "convert a SMART, LISA or TREC collection to BEIR layout and check it",
+        (("--format", {"required": True, "choices": ["smart", "lisa", "trec"],
+                       "help": "smart: .I <id> records, .T title, .W text (.A .B .K .N .X read past); lisa: "
+                               "Glasgow's 'Document <id>' records closed by a line of '*'; trec: see --docs"}),
+         ("--docs", {"required": True, "nargs": "+",
+                     "help": "document file(s): SMART or LISA records (a collection in several files: give "
+                             "them all, or a shell glob), or a TREC corpus (.jsonl, .tsv or <DOC> SGML)"}),
+         ("--queries", {"default": None, "help": "SMART query file (.I/.W), LISA queries (number, text, '#'), "
+                                                 "or TREC topics (omit: a corpus-only collection)"}),
+         ("--qrels", {"default": None, "help": "SMART 'qid docid' lines, LISA 'Query N / k Relevant Refs: ids -1', "
+                                               "or TREC 'qid iter docid grade' lines"}),
          ("--out", {"required": True, "help": "new folder for the BEIR collection"}),
          ("--split", {"default": "test", "help": "the qrels split name (qrels/<split>.tsv)"}),
          ("--topic-field", {"default": "title", "choices": ["title", "description", "title+description"]}),
@@ -136,6 +142,8 @@ TOOLS: dict[str, Tool] = {
                      (_PARAMS, ("--out", {"default": "dvc.yaml"}), ("--check", {"action": "store_true"}))),
     "aggregate-metrics": Tool("synthir.tools:aggregate", "build scaling.csv, scaling.png, timings.csv, datasets.csv",
                               (_METRICS, ("--csv", _REQ), ("--png", _REQ), ("--timings", _REQ),
+                               ("--numerics", {"required": True, "help": "numerics.json: the identities and CPUs "
+                                                                         "that built the report's models and results"}),
                                ("--dataset-metas", {"nargs": "+", "required": True,
                                                     "help": "the fetch jobs' meta.json (datasets.csv rows)"}),
                                ("--datasets", _REQ))),
@@ -151,6 +159,15 @@ TOOLS: dict[str, Tool] = {
                        (_METRICS, ("--receipt", _REQ),
                         ("--tracking-uri", {"default": None, "help": "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db"}),
                         ("--experiment", {"default": "synthir"}))),
+    "numerics": Tool("synthir.tools:numerics", "this machine's numerics platform; --probe digests; --check vs the lock's",
+                     (_PARAMS, _OVERLAYS,
+                      ("--probe", {"action": "store_true", "help": "pin this process to --mode and print the probe's "
+                                                                  "digests (encoding, training step, generation, search)"}),
+                      ("--mode", {"choices": ["portable", "native"], "default": None,
+                                  "help": "with --probe (default: compute.numerics of the params)"}),
+                      ("--check", {"action": "store_true",
+                                   "help": "compare the numerics identity the study's committed lock was built with "
+                                           "(<reports>/numerics.json) to this machine's; exit 1 if they differ"}))),
     "lineage": Tool("synthir.tools:lineage", "trace an artifact or a report row to its inputs",
                     (("target", {"help": "artifact path, or reports/scaling.csv:N for the N-th data row"}),
                      ("--json", {"action": "store_true"}),
@@ -185,20 +202,18 @@ def job_parser(name: str, job: Job) -> argparse.ArgumentParser:
     return p
 
 
-def apply_threads(cfg: Any) -> None:
-    """Fix the thread count of every numeric library to the configuration's (its identity),
-    before they load: kernels split reductions by thread, so the count can change floats."""
+def apply_numerics(cfg: Any) -> None:
+    """Fix threads and kernel dispatch to the configuration's numerics (its identity) before any
+    numeric library loads (synthir.numerics). A job without a ``compute`` slice computes
+    nothing that dispatches by CPU in a way that shows in its bytes (BM25, subsets, leakage),
+    and runs pinned as portable so that stays true."""
+    from synthir import numerics
+
     compute = getattr(cfg, "compute", None)
     if compute is None:
+        numerics.pin("portable", "cpu", 1, numerics.PORTABLE)
         return
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(compute.threads)
-    if compute.device == "cuda":
-        # cuBLAS and some CUDA kernels pick reduction orders at run time: two identical runs of
-        # the transformers backend on an H200 gave different texts without these (README,
-        # "Benchmarks"); with them they were identical at ~60% of the speed. Set before torch
-        # initialises CUDA.
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    numerics.pin(compute.numerics, compute.device, compute.threads, compute.platform)
     import torch
 
     torch.set_num_threads(compute.threads)
@@ -214,7 +229,7 @@ def run_job(name: str, argv: list[str]) -> None:
     config_cls = getattr(C, job.config)
     cfg = C.from_json(config_cls, args.config, f"{name} --config")
     recorded = json.loads(args.record)
-    apply_threads(cfg)
+    apply_numerics(cfg)
     fn = _load(job.target)
     paths = {p.rstrip("?"): (Path(v) if (v := getattr(args, p.rstrip("?"))) is not None else None) for p in job.paths}
     artifact = fn(cfg, **paths, **({"record": recorded} if job.record else {}))

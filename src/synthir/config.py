@@ -62,10 +62,14 @@ def from_json(cls: type[T], data: dict[str, Any] | str, where: str = "config") -
 @dataclass(frozen=True)
 class Compute:
     """What can change a job's floats besides its inputs: the CPU threads its kernels split
-    their reductions over, and the device. ``-j`` only says how many jobs run at once."""
+    their reductions over, the device, the numerics mode and the platform class it names
+    (synthir.numerics). ``-j`` only says how many jobs run at once."""
 
     threads: int
     device: str  # cpu | cuda
+    gpu: str | None  # cuda: the GPU model (in the platform below)
+    numerics: str  # portable | native
+    platform: str  # x86-64-v3 (portable), e.g. intel-amx (native), cuda-<gpu model>
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from synthir import io
+from synthir import io, numerics
 from synthir.bm25 import BM25Index
 from synthir.config import BM25EvalConfig, Encoding, EncodeConfig, EvalConfig, EvalSplit
 from synthir.encoders import Encoder, load_encoder
@@ -99,8 +99,7 @@ def dense_search(model: Any, doc_ids: list[str], doc_emb: np.ndarray, queries: d
                  enc: Encoding, top_k: int) -> Run:
     """Encode the queries (query route) and search the passages exactly (FAISS inner product
     on normalised vectors = cosine, BEIR's ``cos_sim``)."""
-    import faiss
-
+    faiss = numerics.faiss_module()
     q_ids = list(queries)
     q_emb = model.encode_query(
         [enc.query_prefix + queries[q].text for q in q_ids],

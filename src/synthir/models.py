@@ -11,6 +11,7 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -147,6 +148,9 @@ def _cache_llm(cfg: LLMConfig, cache: Path) -> tuple[dict[str, Any], str, Path]:
         origin = _materialise_llm(cfg, staging)
         digest = _weights_digest(staging)
         io.write_json(staging / WEIGHTS_FILE, {"weights_sha256": digest, "alias": cfg.alias})
+        # mkdtemp makes the folder 0700 whatever the umask: a team's cache on shared storage
+        # must be as readable as anything else the user writes there
+        staging.chmod(0o777 & ~_umask())
         final = weights_dir(cache, digest)
         if not final.is_dir():  # else the same weights are there already
             staging.rename(final)
@@ -167,6 +171,12 @@ def prepare_llm(cfg: LLMConfig, out_dir: Path, record: dict[str, Any]) -> Artifa
     files = {p.relative_to(final).as_posix(): io.sha256_file(p) for p in sorted(final.rglob("*")) if p.is_file()}
     return Artifact(kind="llm", meta=out_dir / "meta.json", outputs={},
                     facts={"origin": origin, "weights_sha256": digest, "files": files})
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _mkdir(path: Path) -> Path:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthir import closure, io
+from synthir import closure, io, numerics
 
 #: Packages whose versions can change a result; recorded in every meta.json.
 TRACKED_PACKAGES = (
@@ -129,6 +129,7 @@ def write_sidecars(artifact: Artifact, config: dict[str, Any], recorded: dict[st
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
+        "numerics": numerics.describe(),  # the CPU and the dispatch caps this build ran under
         **code_version(),
         "modules": loaded_modules(),
         "recorded": {**(recorded or {}), **artifact.recorded},

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from synthir import numerics
 from synthir.params import HUMAN
 from synthir.study import Cell, max_scale, training_of, uses_base_index
 
@@ -27,7 +28,15 @@ Wildcards = Mapping[str, Any]
 
 
 def compute(p: Params) -> dict[str, Any]:
-    return dict(p["compute"])
+    """The numerics part of a job's identity: threads, device, mode and the platform class the
+    mode names (the same for every CPU in portable mode; synthir.numerics)."""
+    c = p["compute"]
+    return {**c, "platform": numerics.platform(c["numerics"], c["device"], c["gpu"])}
+
+
+def _dtype(p: Params, declared: str) -> str:
+    """The dtype a job computes in (float32 in portable mode, whatever the key says)."""
+    return numerics.compute_dtype(p["compute"]["numerics"], declared)
 
 
 def _dataset_content(ds: dict[str, Any]) -> str:
@@ -64,7 +73,7 @@ def _bm25(p: Params) -> dict[str, Any]:
 def _encoding(p: Params, encoder: str, queries: bool = True, passages: bool = True) -> dict[str, Any]:
     """The evaluation's encoding settings with the encoder's prefixes (of the sides encoded)."""
     e, enc = p["evaluation"], p["encoders"][encoder]
-    return {"batch_size": e["batch_size"], "max_seq_length": e["max_seq_length"], "dtype": e["dtype"],
+    return {"batch_size": e["batch_size"], "max_seq_length": e["max_seq_length"], "dtype": _dtype(p, e["dtype"]),
             "query_prefix": enc["query_prefix"] if queries else None,
             "passage_prefix": enc["passage_prefix"] if passages else None}
 
@@ -106,7 +115,7 @@ def prepare_encoder(p: Params, w: Wildcards) -> dict[str, Any]:
 def generator(p: Params, alias: str) -> dict[str, Any]:
     m = p["llms"][alias]
     return {"alias": alias, "chat": m["chat"], "backend": m["backend"], "batch_size": m["batch_size"],
-            "dtype": m["dtype"], "decoding": m["decoding"], "openai": m["openai"] if m["backend"] == "openai" else None}
+            "dtype": _dtype(p, m["dtype"]), "decoding": m["decoding"], "openai": m["openai"] if m["backend"] == "openai" else None}
 
 
 def generate_pool(p: Params, w: Wildcards, cells: list[Cell] | None = None) -> dict[str, Any]:
@@ -175,7 +184,7 @@ def train_retriever(p: Params, w: Wildcards) -> dict[str, Any]:
     t = training_of(p, base)
     expansion = strategy != HUMAN and p["strategies"][strategy]["kind"] == "q2d"
     enc = p["encoders"][base]
-    return {"base": base, "seed": int(w["seed"]), **t,
+    return {"base": base, "seed": int(w["seed"]), **t, "bf16": t["bf16"] and _dtype(p, "bfloat16") == "bfloat16",
             "distill_weight": t["distill_weight"] if expansion else None,
             "query_prefix": enc["query_prefix"], "passage_prefix": enc["passage_prefix"], "compute": compute(p)}
 

@@ -6,26 +6,35 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from synthir import io
+from synthir.errors import UserError
 
 log = logging.getLogger("synthir")
 
 
 def validate(a: argparse.Namespace) -> None:
-    from synthir.params import load, validate_params
+    from synthir.params import ConfigError, load, own_reports_problem, validate_params
     from synthir.study import study_cells
 
     params = load(a.params, a.configfile)
     validate_params(params)
+    if problem := own_reports_problem(load(a.params), params, a.configfile):
+        raise ConfigError(problem)
     shown = " + ".join([a.params, *a.configfile])
     print(f"{shown}: valid; {len(study_cells(params))} cells")
 
 
 def import_collection(a: argparse.Namespace) -> None:
-    """Convert a SMART or TREC collection to BEIR layout, check it as a fetch would, and print
-    the params.yaml entry that uses it (with the folder's sha256 pinned)."""
+    """Convert a SMART, LISA or TREC collection to BEIR layout, check it as a fetch would, and
+    print the params.yaml entry that uses it (with the folder's sha256 pinned). The folder is
+    built beside ``--out`` and renamed into place only when every check passed, so a failed
+    import leaves nothing behind and can simply be run again."""
+    import shutil
+
     from synthir.config import DataChecks
     from synthir.data import QUIRKS, check_collection
     from synthir.formats import import_collection as convert
@@ -33,14 +42,26 @@ def import_collection(a: argparse.Namespace) -> None:
     out = Path(a.out)
     if out.exists() and any(out.iterdir()):
         raise io.DataFormatError(f"{out}: exists and is not empty; choose a new folder")
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
     opt = (lambda v: Path(v) if v else None)
-    counts = convert(a.format, Path(a.docs), opt(a.queries), opt(a.qrels), out, a.split, a.topic_field)
-    origin = {"corpus.jsonl": a.docs, "queries.jsonl": a.queries or "", f"qrels/{a.split}.tsv": a.qrels or ""}
-    quirks = check_collection(out, origin, DataChecks(a.max_missing_fraction, []), [a.split] if a.qrels else [])
-    counts["sha256"] = io.sha256_tree(out)  # after the checks: duplicates dropped change the bytes
+    try:
+        counts = convert(a.format, [Path(d) for d in a.docs], opt(a.queries), opt(a.qrels), staging, a.split,
+                         a.topic_field)
+        origin = {"corpus.jsonl": ", ".join(a.docs), "queries.jsonl": a.queries or "",
+                  f"qrels/{a.split}.tsv": a.qrels or ""}
+        quirks = check_collection(staging, origin, DataChecks(a.max_missing_fraction, []), [a.split] if a.qrels else [])
+        quirks["duplicate_ids"] += counts["duplicate_ids"]  # dropped while converting (the first kept)
+        counts["sha256"] = io.sha256_tree(staging)  # after the checks: duplicates dropped change the bytes
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     found = ", ".join(f"{quirks[k]} {k.replace('_', ' ')}" for k in QUIRKS if quirks[k]) or "no quirks"
     print(f"{out}: {counts['documents']} documents, {counts['queries']} queries, "
-          f"{counts['judgments']} judgments; {found}")
+          f"{counts['judgments']} judgments; {found}" + (" (the first record of each id kept)"
+                                                          if quirks["duplicate_ids"] else ""))
     name = out.name.lower().replace("_", "-")
     print(f"""
 # add to params.yaml (or an overlay: see README "Use your own corpus")
@@ -51,7 +72,7 @@ datasets:
     mirror_file: null
     path: {out}
     sha256: {counts['sha256']}
-    license: <the collection's licence>
+    license: <the collection's licence>   # `validate` refuses this placeholder: write it (or 'unknown')
     eval_split: {a.split}
     train_split: null
     ignore_identical_ids: false""")
@@ -107,6 +128,72 @@ def aggregate(a: argparse.Namespace) -> None:
         timings(metrics).to_csv(f, index=False, float_format="%.6g")
     with io.atomic_open(a.datasets) as f:
         datasets_table([Path(p) for p in a.dataset_metas]).to_csv(f, index=False)
+    io.write_json(a.numerics, numerics_summary(metrics))
+
+
+def numerics_summary(metrics: list[Path]) -> dict[str, Any]:
+    """``numerics.json``: the numerics identities of the results and models behind the report,
+    and the CPUs that built them (synthir.numerics.summary)."""
+    from synthir import numerics
+    from synthir.provenance import record_path
+
+    meta_paths: list[Path] = []
+    for m in metrics:
+        meta = m.parent / "meta.json"
+        meta_paths += [meta, *(Path(i["path"]) for i in io.read_json(meta)["inputs"].values()
+                               if i["path"].endswith("meta.json"))]
+    unique = list(dict.fromkeys(meta_paths))
+    metas = [io.read_json(p) for p in unique]
+    records = [io.read_json(r) for p in unique if (r := record_path(p)).is_file()]
+    return numerics.summary(metas, records)
+
+
+def numerics(a: argparse.Namespace) -> int:
+    """This machine's numerics platform; ``--probe``: digests under a mode; ``--check``: the
+    lock's numerics identity (<reports>/numerics.json as committed) against this machine's."""
+    from synthir import numerics as N
+
+    if a.probe:
+        from synthir.params import load
+
+        params = load(a.params, a.configfile)
+        mode = a.mode or params["compute"]["numerics"]
+        from synthir.probe import run
+
+        print(json.dumps(run(mode, params["compute"]["threads"]), indent=2))
+        return 0
+    from synthir.params import load, validate_params
+    from synthir.provenance import package_versions
+    from synthir.slices import compute
+
+    params = load(a.params, a.configfile)
+    validate_params(params)
+    here = N.identity_of(compute(params), package_versions())
+    print(json.dumps({"this machine": N.describe(), "plans": here}, indent=2))
+    if not a.check:
+        return 0
+    path = Path(params["study"]["reports"]) / "numerics.json"
+    locked = _committed_json(path)
+    if locked is None:
+        raise UserError(f"{path}: no numerics record of the lock (build the report, or check out a commit that has one)")
+    ok = True
+    for ident in locked["identities"]:
+        lines = N.compare(ident, here)
+        ok &= not lines
+        print(f"{path}: built {ident['numerics']} {ident['platform']}, threads {ident['threads']}, {ident['device']}"
+              f" on {', '.join(c['cpu_model'] for c in locked['built_on']) or 'an unrecorded CPU'}")
+        for line in lines or ["same numerics identity: a rebuild here gives the lock's bytes, and any difference "
+                              "is unexplained (a defect: report it with `dvc status` and this output)"]:
+            print(f"  {line}")
+    return 0 if ok else 1
+
+
+def _committed_json(path: Path) -> dict[str, Any] | None:
+    """``path`` as committed at HEAD (a rebuild may have rewritten the working copy), else as on disk."""
+    r = subprocess.run(["git", "show", f"HEAD:{path.as_posix()}"], capture_output=True, text=True)
+    if r.returncode == 0:
+        return json.loads(r.stdout)  # type: ignore[no-any-return]
+    return io.read_json(path) if path.is_file() else None
 
 
 def summarise(a: argparse.Namespace) -> None:

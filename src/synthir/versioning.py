@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,8 @@ from synthir.errors import UserError
 from synthir import io, paths, provenance, slices
 from synthir.params import HUMAN
 from synthir.track import redact
+
+log = logging.getLogger(__name__)
 
 #: Snakemake targets of a full pull: every family of dvc.yaml (see its stages).
 FAMILY_TARGETS = ("all_data", "all_synthetic", "all_models", "all_results", "reports/scaling.csv")
@@ -141,6 +145,7 @@ def committed_md5(root: Path) -> dict[str, str]:
     ``.dir`` manifests in the DVC cache): what a push sends and a pull checks out."""
     lock = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8"))
     cache = Path(_dvc(root, "cache", "dir").strip())
+    _cache_built_outputs(root, lock, cache)
     out: dict[str, str] = {}
     for stage in lock["stages"].values():
         for o in stage.get("outs", []):
@@ -148,10 +153,40 @@ def committed_md5(root: Path) -> dict[str, str]:
             if not md5.endswith(".dir"):
                 out[o["path"]] = md5
                 continue
-            manifest = cache / "files" / "md5" / md5[:2] / md5[2:]
-            for entry in io.read_json(manifest):
+            for entry in io.read_json(_manifest(cache, md5)):
                 out[f"{o['path']}/{entry['relpath']}"] = entry["md5"]
     return out
+
+
+def _manifest(cache: Path, md5: str) -> Path:
+    return cache / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def _cache_built_outputs(root: Path, lock: dict[str, Any], cache: Path) -> None:
+    """A checkout built by Snakemake (the README's first command) holds dvc.lock's outputs
+    without DVC having cached them. ``dvc commit --force`` of their stages caches them; where
+    the bytes are the lock's it leaves dvc.lock as it was, else the lock is put back and the
+    outputs with other bytes are named: they are not what the lock records. (``dvc status``
+    cannot tell the two apart without the cache: it says "not in cache" for both.)"""
+    uncached = sorted({stage for stage, st in lock["stages"].items() for o in st.get("outs", [])
+                       if o["md5"].endswith(".dir") and not _manifest(cache, o["md5"]).is_file()})
+    if not uncached:
+        return
+    lock_path = root / "dvc.lock"
+    text = lock_path.read_text(encoding="utf-8")
+    log.info("caching the built outputs of stages %s for DVC (dvc commit --force)", ", ".join(uncached))
+    _dvc(root, "commit", "--force", *uncached)
+    after = yaml.safe_load(lock_path.read_text(encoding="utf-8"))
+    if after == lock:
+        return
+    lock_path.write_text(text, encoding="utf-8")
+    md5 = {o["path"]: o["md5"] for st in lock["stages"].values() for o in st.get("outs", [])}
+    changed = sorted(o["path"] for st in after["stages"].values() for o in st.get("outs", []) if md5.get(o["path"]) != o["md5"])
+    raise VersioningError(
+        f"{', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''}: built here with other bytes than dvc.lock "
+        "records, so there is nothing committed to release (`python -m synthir numerics --check` says whether "
+        "another numerics platform built the lock). Release what the lock records (`dvc pull` it first), or "
+        "`dvc commit` what you built and release that")
 
 
 def remote_url(root: Path, remote: str) -> str:
@@ -335,12 +370,21 @@ def pull_release(root: Path, source: str, configfiles: Sequence[str] = ()) -> di
         if here != ds["files"]:
             raise VersioningError(f"{ds['meta']}: your copy of {name!r} differs from the one the release was "
                                   "generated from (file digests); its queries would not match your corpus")
-    for path, md5 in sorted(manifest["files"].items()):
-        blob = read(_object(Path(), md5).as_posix())
-        if hashlib.md5(blob).hexdigest() != md5:
-            raise VersioningError(f"{source}: the object of {path} does not match its md5 {md5}")
-        with io.atomic_open(root / path, "wb") as f:
-            f.write(blob)
+    # every object is fetched and checked into a staging folder before any file is written, so
+    # a bad or missing object leaves the checkout as it was
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".synthir-pull."))
+    try:
+        for path, md5 in sorted(manifest["files"].items()):
+            blob = read(_object(Path(), md5).as_posix())
+            if hashlib.md5(blob).hexdigest() != md5:
+                raise VersioningError(f"{source}: the object of {path} does not match its md5 {md5}; nothing was "
+                                      "written")
+            (staging / md5).write_bytes(blob)
+        for path, md5 in sorted(manifest["files"].items()):
+            with io.atomic_open(root / path, "wb") as f:
+                f.write((staging / md5).read_bytes())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     targets = manifest["snakemake_targets"]
     overlay = ["--configfile", *configfiles] if configfiles else []
     _snakemake(root, *targets, "--touch", "--forceall", *overlay)

@@ -141,7 +141,8 @@ TABLE: list[tuple[str, set[str], str | None]] = [
     ("llms.*.source", {"prepare_llm"}, "model"),
     ("llms.smollm2-135m.parameters", {"summarise"}, None),  # the claims order augmenters by size
     ("llms.*.parameters", set(), None),  # augmenters the default study does not use
-    ("llms.*.dtype", {"prepare_llm", "generate_pool"}, "model|augmenter"),
+    # the weights' storage dtype; a portable study computes in float32 whatever the key says
+    ("llms.*.dtype", {"prepare_llm"}, "model"),
     # an HTTP backend needs no prepared weights: the preparation leaves the study
     ("llms.*.backend", {"generate_pool", "prepare_llm"}, "augmenter|model"),
     ("llms.*.*", {"generate_pool"}, "augmenter"),  # chat, batch_size, decoding
@@ -169,10 +170,12 @@ TABLE: list[tuple[str, set[str], str | None]] = [
     ("strategies.*", set(), None),  # aliases the default study does not use
     ("training.distill_weight", set(), None),  # SoftQE sets only (q2d), none in the default study
     ("training.tower", {"train_retriever", "evaluate_dense"}, None),  # and which index is searched
+    ("training.bf16", set(), None),  # portable: float32 (the key takes effect in native mode)
     ("training.*", {"train_retriever"}, None),
     ("evaluation.top_k", {"evaluate_dense", "evaluate_bm25"}, None),
     ("evaluation.max_seq_length", {"encode_corpus", "evaluate_dense", "set_stats"}, None),
-    ("evaluation.*", {"encode_corpus", "evaluate_dense"}, None),  # batch_size, dtype
+    ("evaluation.dtype", set(), None),  # portable: float32 (the key takes effect in native mode)
+    ("evaluation.*", {"encode_corpus", "evaluate_dense"}, None),  # batch_size
     ("bm25.*", {"evaluate_bm25"}, None),  # no strategy of the default study retrieves or mines
     ("quality.encoder", {"set_stats", "prepare_encoder"}, None),
     ("quality.leakage_ngram", {"set_leakage"}, None),

@@ -28,7 +28,7 @@ from synthir.bm25 import BM25Index
 from synthir.io import Document
 
 ROOT = Path(__file__).resolve().parents[2]
-CPU = Compute(threads=2, device="cpu")
+CPU = Compute(threads=2, device="cpu", gpu=None, numerics="portable", platform="x86-64-v3")
 CHECKS = {"max_missing_fraction": 0.01, "fail_on": []}
 
 

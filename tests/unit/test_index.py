@@ -14,7 +14,7 @@ from synthir.config import Compute, EncodeConfig, Encoding, EvalConfig, EvalSpli
 from synthir.encoders import load_encoder
 from synthir.evaluate import StaleIndexError, encode_corpus, evaluate_dense
 
-CPU = Compute(threads=1, device="cpu")
+CPU = Compute(threads=1, device="cpu", gpu=None, numerics="portable", platform="x86-64-v3")
 ENC = Encoding(batch_size=8, max_seq_length=32, dtype="float32", query_prefix="", passage_prefix="")
 
 

@@ -12,7 +12,7 @@ from synthir.negatives import add_negatives, pick_negative
 
 SCORES = {"pos": 10.0, "a": 12.0, "b": 9.0, "c": 8.0, "d": 1.0}  # ranks: a, pos, b, c, d
 BM25 = BM25Settings(k1=0.9, b=0.4, stemmer="english", stopwords="en")
-CPU = Compute(threads=1, device="cpu")
+CPU = Compute(threads=1, device="cpu", gpu=None, numerics="portable", platform="x86-64-v3")
 
 
 def mined(source="bm25", window=(1, 3), ratio=1.0, encoder=None):

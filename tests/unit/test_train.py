@@ -38,7 +38,7 @@ def test_bad_shapes_are_refused_with_file_and_line(tmp_path, rows, message):
 def cfg(**kw):
     base = dict(base="minilm-l6", seed=0, tower="query", epochs=1, max_steps=None, distill_weight=1.0,
                 batch_size=4, learning_rate=5e-5, warmup_ratio=0.0, max_seq_length=32, bf16=False,
-                query_prefix="", passage_prefix="", compute=Compute(threads=1, device="cpu"))
+                query_prefix="", passage_prefix="", compute=Compute(threads=1, device="cpu", gpu=None, numerics="portable", platform="x86-64-v3"))
     return TrainConfig(**{**base, **kw})
 
 

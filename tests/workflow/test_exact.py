@@ -13,7 +13,7 @@ import pytest
 import yaml
 from studyrun import ROOT, snakemake
 
-from synthir import closure, io, paths, provenance, study
+from synthir import closure, io, numerics, paths, provenance, study
 
 sys.path.insert(0, str(ROOT / "tests"))
 from dagdump import dump  # noqa: E402
@@ -31,36 +31,66 @@ def copy_study(work: Path, dest: Path) -> Path:
     return dest
 
 
-def cell_files(root: Path, evals: list[str]) -> dict[str, bytes]:
-    """The training set, model and results of CELL: every file except the volatile ones."""
-    dirs = [paths.family_dir("subset", **CELL), paths.family_dir("model", **CELL),
+def cell_dirs(evals: list[str]) -> list[str]:
+    """CELL from its pool on: the generated pool, training set, model and results."""
+    return [paths.family_dir("pool", **CELL), paths.family_dir("subset", **CELL), paths.family_dir("model", **CELL),
             *(paths.family_dir("result", eval=e, **CELL) for e in evals)]
+
+
+def cell_files(root: Path, evals: list[str]) -> dict[str, bytes]:
+    """Every file of CELL's artifacts except the volatile ones (the record, the LLM call costs)."""
     out = {}
-    for d in dirs:
+    for d in cell_dirs(evals):
         for p in sorted((root / d).rglob("*")):
-            if p.is_file() and p.name not in ("record.json", "stats.record.json", ".snakemake_timestamp"):
+            if p.is_file() and p.name not in ("record.json", "stats.record.json", ".snakemake_timestamp",
+                                              "costs.jsonl"):
                 out[p.relative_to(root).as_posix()] = p.read_bytes()
     return out
 
 
-def test_one_cell_built_with_j1_is_byte_identical_to_its_j8_build(tiny_study, tmp_path):
+def test_one_cell_rebuilt_with_j1_and_avx2_kernels_is_byte_identical_to_its_build(tiny_study, tmp_path):
+    """Portable numerics: CELL (its pool generated again by SmolLM2 from an empty LLM cache, its
+    training set, its trained model with its own corpus encoding, its metrics) rebuilt with -j1
+    and every library capped to AVX2 from outside, as a CPU without AVX-512 or AMX runs it, has
+    the bytes of the -j8 build that dispatched as this CPU does (tests/unit/test_numerics.py
+    shows the caps change the bytes of a native build)."""
     work, params = tiny_study  # built by `dvc repro`, whose stages run snakemake -j8
+    assert params["compute"]["numerics"] == "portable"
     evals = params["study"]["eval_datasets"]
     before = cell_files(work, evals)
     assert any(k.endswith("model.safetensors") for k in before) and any(k.endswith("metrics.json") for k in before)
+    assert any("/pool/" in k for k in before)
     copy = copy_study(work, tmp_path / "copy")
-    for d in (paths.family_dir("subset", **CELL), paths.family_dir("model", **CELL),
-              *(paths.family_dir("result", eval=e, **CELL) for e in evals)):
+    for d in cell_dirs(evals):
         shutil.rmtree(copy / d)
+    shutil.rmtree(copy / params["cache_dir"] / "llm")  # every response is generated again
     targets = [f"{paths.family_dir('subset', **CELL)}/stats.json", paths.family_dir("model", **CELL),
                *(f"{paths.family_dir('result', eval=e, **CELL)}/metrics.json" for e in evals)]
-    r = snakemake(copy, "-j1", *targets)
+    r = snakemake(copy, "-j1", *targets, env=numerics.AVX2_ONLY_ENV)
     assert r.returncode == 0, r.stderr[-3000:]
+    pool = io.read_json(copy / paths.family_dir("pool", **CELL) / "record.json")["volatile"]
+    assert pool["calls.llm_calls"] > 0 and pool["calls.cached"] == 0
     assert cell_files(copy, evals) == before
     model = io.read_json(copy / paths.family_dir("model", **CELL) / "meta.json")
     assert model["torch_threads"] == params["compute"]["threads"]  # configured, not what -j gave
+    assert model["config"]["compute"]["platform"] == numerics.PORTABLE
 
 
+def test_native_numerics_plan_another_build_on_another_cpu_class(tiny_study, tmp_path):
+    """In native mode the CPU class is the identity: the same study planned under AVX2 caps
+    (another class) gives every numeric job another configuration, never the same one."""
+    work, params = tiny_study
+    copy = copy_study(work, tmp_path / "native")
+    native = {**params, "compute": {**params["compute"], "numerics": "native"}}
+    (copy / "params.yaml").write_text(yaml.safe_dump(native, sort_keys=False))
+
+    def configs(env: dict[str, str]) -> set[str]:
+        r = snakemake(copy, "-n", "-p", "-F", paths.family_dir("model", **CELL), env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return {line for line in r.stdout.splitlines() if '"platform"' in line}
+
+    here, capped = configs({}), configs(numerics.AVX2_ONLY_ENV)
+    assert here and capped and not here & capped
 def _meta_of(job: study.Job) -> Path:
     path = Path(study.job_path(job))
     if path.name in ("train.jsonl", "metrics.json") or not path.suffix:

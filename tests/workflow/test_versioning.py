@@ -208,6 +208,26 @@ def test_a_release_made_with_other_parameters_is_refused(origin, second_clone, t
     obj.write_bytes(obj.read_bytes() + b"\n")
     r = synthir(dest, "pull", "--release", str(host / "r"))
     assert r.returncode == 2 and f"the object of {path} does not match its md5 {md5}" in r.stderr
+    assert not (dest / POOL_DIR).exists()  # every object is checked before any file is written
+
+
+def test_release_from_a_checkout_built_by_snakemake_alone(origin, tmp_path):
+    """The README's first command builds with Snakemake, so DVC has cached nothing: a release
+    caches the outputs that are dvc.lock's bytes (dvc.lock unchanged) and refuses, naming them,
+    outputs with other bytes; never a raw errno."""
+    dest = tmp_path / "built"
+    git(tmp_path, "clone", "-q", str(origin.work), str(dest))
+    for top in ("data", "models", "results"):  # the same bytes the lock records, no DVC cache
+        shutil.copytree(origin.work / top, dest / top, dirs_exist_ok=True)
+    lock = (dest / "dvc.lock").read_text()
+    subset = f"{POOL_DIR}/scale~16"
+    ok(synthir(dest, "release", "--name", "built", "--out", str(tmp_path / "releases"), subset))
+    assert (dest / "dvc.lock").read_text() == lock
+    train = dest / subset / "train.jsonl"
+    train.write_text(train.read_text() + "\n")
+    r = synthir(dest, "release", "--name", "edited", "--out", str(tmp_path / "releases"), subset)
+    assert r.returncode == 2 and "Errno" not in r.stderr
+    assert "differ from dvc.lock" in r.stderr and "train.jsonl" in r.stderr
 
 
 def test_pull_refuses_outputs_of_other_params(origin, tmp_path):

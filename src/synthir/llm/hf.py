@@ -109,6 +109,9 @@ class TransformersBackend:
             "weights_sha256": meta["weights_sha256"],
             "dtype": cfg.dtype,
             "device": self.device,
+            # the kernels that computed it: x86-64-v3 for every portable build, else the CPU
+            # class or GPU model (synthir.numerics); a cache shared by two CPUs never mixes them
+            "platform": compute.platform,
             # a batch's outputs depend on its composition in bf16: the batch size and the
             # layout that forms batches are part of what produced a cached completion
             "batch_size": cfg.batch_size,
