@@ -11,8 +11,12 @@ from synthir.llm.registry import backend_module
 from synthir.negatives import miner_module
 from synthir.strategies import strategy_module
 
-# One gate, before any planning: schema + cross-references, errors name the key.
+# One gate, before any planning: schema + cross-references, errors name the key; an overlay
+# (--configfile) that changes the study writes its own reports, never the default study's.
 P.validate_params(config)
+_OVERLAYS = [f for f in workflow.configfiles if os.path.abspath(f) != os.path.abspath("params.yaml")]
+if _problem := P.own_reports_problem(P.load("params.yaml"), config, _OVERLAYS):
+    raise P.ConfigError(_problem)
 
 CELLS = study.study_cells(config)
 EVALS = config["study"]["eval_datasets"]

@@ -73,12 +73,18 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
         f.write("\n")
 
 
+def json_reason(e: json.JSONDecodeError) -> str:
+    """Python's whole reason without its line (the caller names the line): ``e.msg`` alone stops
+    at "Invalid control character at"."""
+    return f"{e.msg.removesuffix(' at')} at column {e.colno} (char {e.pos})"
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except json.JSONDecodeError as e:
-        raise DataFormatError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from e
+        raise DataFormatError(f"{path}:{e.lineno}: invalid JSON: {json_reason(e)}") from e
 
 
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) -> int:
@@ -100,7 +106,7 @@ def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DataFormatError(f"{path}:{lineno}: invalid JSON: {e.msg}") from e
+                raise DataFormatError(f"{path}:{lineno}: invalid JSON: {json_reason(e)}") from e
             if not isinstance(obj, dict):
                 raise DataFormatError(f"{path}:{lineno}: expected a JSON object")
             yield lineno, obj

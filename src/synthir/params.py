@@ -10,6 +10,7 @@ on the same merged configuration a run would see, and the tests call it too. Job
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -78,6 +79,21 @@ def validate_params(params: dict[str, Any]) -> None:
         raise ConfigError("params are invalid:\n" + "\n".join(f"  {p}" for p in problems))
 
 
+def own_reports_problem(base: dict[str, Any], merged: dict[str, Any], overlays: Sequence[str | Path]) -> str | None:
+    """An overlay that changes the study must write its own reports: a study that is not the
+    default one writing ``study.reports`` of the default would overwrite its report."""
+    if not overlays or merged["study"]["reports"] != base["study"]["reports"]:
+        return None
+    strip = (lambda p: {**p, "study": {k: v for k, v in p["study"].items() if k != "reports"}})
+    if strip(merged) == strip(base):
+        return None
+    name = Path(overlays[-1]).stem
+    return (f"study.reports: {', '.join(map(str, overlays))} changes the study but keeps the default study's "
+            f"reports folder {base['study']['reports']!r}, whose report it would overwrite; add "
+            f"`study: {{reports: reports/{name}}}` to {overlays[-1]} and ask for reports/{name}/scaling.csv "
+            f"(and reports/{name}/claims.md)")
+
+
 def _short(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         return f"unknown key ({error.message})"
@@ -95,6 +111,11 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
     out: list[str] = []
     study = p["study"]
     task = _study_task(p)
+    for section in ("datasets", "llms", "encoders"):
+        for alias, entry in p.get(section, {}).items():
+            if re.fullmatch(r"\s*<.*>\s*", entry.get("license") or ""):
+                out.append(f"{section}.{alias}.license: {entry['license']!r} is a placeholder: write the licence "
+                           "(or 'unknown'); it goes into every data card")
     for key, section in [
         ("train_datasets", "datasets"),
         ("eval_datasets", "datasets"),

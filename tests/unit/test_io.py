@@ -19,6 +19,13 @@ def test_malformed_jsonl_line_is_named(tmp_path):
         io.read_corpus(f)
 
 
+def test_a_json_error_shows_pythons_whole_reason(tmp_path):
+    f = tmp_path / "corpus.jsonl"
+    f.write_text('{"_id": "a", "text": "tab\there"}\n')  # a raw control character inside a string
+    with pytest.raises(io.DataFormatError, match=r"corpus.jsonl:1: invalid JSON: Invalid control character at column 26 \(char 25\)$"):
+        io.read_corpus(f)
+
+
 @pytest.mark.parametrize("line, msg", [
     ('{"text": "no id"}', "missing or empty '_id'"),
     ('{"_id": "a", "text": 3}', "must be strings"),

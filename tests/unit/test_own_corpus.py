@@ -115,7 +115,7 @@ def test_smart_import_round_trips_a_real_collection(tmp_path, mirror):
         z.extractall(tmp_path / "beir")
     beir = next(p.parent for p in (tmp_path / "beir").rglob("corpus.jsonl"))
     files = smart_from_beir(beir, tmp_path / "smart")
-    counts = import_collection("smart", *files, tmp_path / "adi-imported")
+    counts = import_collection("smart", [files[0]], *files[1:], tmp_path / "adi-imported")
     out = tmp_path / "adi-imported"
     want, got = io.read_corpus(beir / "corpus.jsonl"), io.read_corpus(out / "corpus.jsonl")
     assert got.keys() == want.keys() and counts["documents"] == len(want) == 82
@@ -143,6 +143,9 @@ def test_the_import_command_prints_a_params_entry_and_refuses_wrong_qrels(tmp_pa
                      "--qrels", str(swapped), "--out", str(tmp_path / "mine2")]) == 2
     err = capsys.readouterr().err
     assert "swapped.rel: " in err and "judgments (100.0%) name a document id that is not in the collection" in err
+    assert not (tmp_path / "mine2").exists() and not list(tmp_path.glob(".mine2*"))  # nothing left behind
+    assert cli.main(["import-collection", "--format", "smart", "--docs", str(files[0]), "--queries", str(files[1]),
+                     "--qrels", str(files[2]), "--out", str(tmp_path / "mine2")]) == 0  # so a re-run just works
     assert cli.main(["import-collection", "--format", "smart", "--docs", str(files[0]),
                      "--out", str(tmp_path / "mine")]) == 2
     assert "mine: exists and is not empty" in capsys.readouterr().err
@@ -153,14 +156,54 @@ def test_smart_and_trec_readers_name_the_bad_line(tmp_path):
     bad.write_text("some header\n.I 1\n.W\ntext\n")
     with pytest.raises(io.DataFormatError, match=r"COLL.ALL:1: expected '.I <id>'"):
         list(read_smart_records(bad))
-    bad.write_text(".I 1\n.W\na\n.I 1\n.W\nb\n")
-    with pytest.raises(io.DataFormatError, match=r"COLL.ALL:4: duplicate id '1'"):
-        import_collection("smart", bad, None, None, tmp_path / "o")
+    bad.write_text(".I 1\n.W\na\n.I 1\n.W\nb\n")  # a repeated id: counted, the first kept (as a fetch does)
+    counts = import_collection("smart", [bad], None, None, tmp_path / "o")
+    assert counts["documents"] == 1 and counts["duplicate_ids"] == 1
+    assert io.read_corpus(tmp_path / "o" / "corpus.jsonl")["1"].text == "a"
     topics = tmp_path / "topics.txt"
     topics.write_text("<top>\n<num> Number: 7\n<desc> Description: only a description\n</top>\n")
     with pytest.raises(io.DataFormatError, match=r"topics.txt:1: topic 7 has no title"):
         read_trec_topics(topics, "title")
     assert read_trec_topics(topics, "description") == {"7": "only a description"}
+
+
+LISA_DOCS = ["Document  1\nTHE LIBRARY\nCATALOGUE\n\nAn abstract about\ncatalogues.\n" + "*" * 44 + "\n",
+             "Document  2\nINDEXING\n\nIndexing of serials.\n" + "*" * 44 + "\n"
+             "Document  2\nA REPEAT\n\nkept out\n" + "*" * 44 + "\n"]
+
+
+def test_lisa_layout_in_several_files_imports_with_its_queries_and_judgments(tmp_path, capsys):
+    docs = []
+    for i, text in enumerate(LISA_DOCS):
+        docs.append(tmp_path / f"LISA{i}.001")
+        docs[-1].write_text(text)
+    (tmp_path / "LISA.QUE").write_text("1\nI AM INTERESTED IN\nCATALOGUES #\n2\nSERIALS #\n")
+    (tmp_path / "LISA.REL").write_text("Query 1\n1 Relevant Refs:\n1 -1\n\nQuery 2\n2 Relevant Refs:\n1 2 -1\n")
+    out = tmp_path / "lisa"
+    assert cli.main(["import-collection", "--format", "lisa", "--docs", *map(str, docs), "--queries",
+                     str(tmp_path / "LISA.QUE"), "--qrels", str(tmp_path / "LISA.REL"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 documents, 2 queries, 3 judgments; 1 duplicate ids (the first record of each id kept)" in printed
+    corpus = io.read_corpus(out / "corpus.jsonl")
+    assert corpus["1"].title == "THE LIBRARY CATALOGUE" and corpus["1"].text == "An abstract about catalogues."
+    assert corpus["2"].title == "INDEXING"
+    assert io.read_queries(out / "queries.jsonl")["1"].text == "I AM INTERESTED IN CATALOGUES"
+    assert io.read_qrels(out / "qrels/test.tsv") == {"1": {"1": 1}, "2": {"1": 1, "2": 1}}
+    bad = tmp_path / "BAD.REL"
+    bad.write_text("Query 1\n2 Relevant Refs:\n1 -1\n")
+    with pytest.raises(io.DataFormatError, match=r"BAD.REL:1: query 1 says 2 relevant refs, lists 1"):
+        import_collection("lisa", docs, tmp_path / "LISA.QUE", bad, tmp_path / "o")
+
+
+def test_the_printed_licence_placeholder_does_not_validate():
+    from synthir.params import merge
+
+    entry = {"url": None, "md5": None, "mirror_file": None, "path": "data/mine", "sha256": None,
+             "license": "<the collection's licence>", "eval_split": "test", "train_split": None,
+             "ignore_identical_ids": False}
+    base = load(ROOT / "params.yaml")
+    with pytest.raises(Exception, match=r"datasets.mine.license: .* is a placeholder"):
+        validate_params(merge(base, {"datasets": {"mine": entry}}))
 
 
 # ------------------------------------------------------------------------ corpus-only sets
