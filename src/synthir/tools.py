@@ -116,7 +116,16 @@ def dvc_yaml(a: argparse.Namespace) -> int:
     return 0
 
 
+def _pinned() -> None:
+    """Report commands compute statistics (numpy, scipy, pandas) into versioned files: pin them
+    as a portable job is pinned (synthir.numerics), one thread, before those libraries load."""
+    from synthir import numerics
+
+    numerics.pin("portable", "cpu", 1, numerics.PORTABLE)
+
+
 def aggregate(a: argparse.Namespace) -> None:
+    _pinned()
     from synthir.report.scaling import aggregate as build, datasets_table, plot_scaling, timings
 
     metrics = [Path(p) for p in a.metrics]
@@ -145,29 +154,28 @@ def numerics_summary(metrics: list[Path]) -> dict[str, Any]:
     unique = list(dict.fromkeys(meta_paths))
     metas = [io.read_json(p) for p in unique]
     records = [io.read_json(r) for p in unique if (r := record_path(p)).is_file()]
-    return numerics.summary(metas, records)
+    out = numerics.summary(metas, records)
+    for cpu in out["built_on"]:  # a portable job records its class under its own caps: show the CPU's
+        cpu["native_platform"] = numerics.native_platform(cpu, {})
+    return out
 
 
 def numerics(a: argparse.Namespace) -> int:
     """This machine's numerics platform; ``--probe``: digests under a mode; ``--check``: the
     lock's numerics identity (<reports>/numerics.json as committed) against this machine's."""
     from synthir import numerics as N
-
-    if a.probe:
-        from synthir.params import load
-
-        params = load(a.params, a.configfile)
-        mode = a.mode or params["compute"]["numerics"]
-        from synthir.probe import run
-
-        print(json.dumps(run(mode, params["compute"]["threads"]), indent=2))
-        return 0
     from synthir.params import load, validate_params
-    from synthir.provenance import package_versions
-    from synthir.slices import compute
 
     params = load(a.params, a.configfile)
     validate_params(params)
+    if a.probe:
+        from synthir.probe import run
+
+        print(json.dumps(run(a.mode or params["compute"]["numerics"], params["compute"]["threads"]), indent=2))
+        return 0
+    from synthir.provenance import package_versions
+    from synthir.slices import compute
+
     here = N.identity_of(compute(params), package_versions())
     print(json.dumps({"this machine": N.describe(), "plans": here}, indent=2))
     if not a.check:
@@ -180,8 +188,9 @@ def numerics(a: argparse.Namespace) -> int:
     for ident in locked["identities"]:
         lines = N.compare(ident, here)
         ok &= not lines
-        print(f"{path}: built {ident['numerics']} {ident['platform']}, threads {ident['threads']}, {ident['device']}"
-              f" on {', '.join(c['cpu_model'] for c in locked['built_on']) or 'an unrecorded CPU'}")
+        cpus = ", ".join(c["cpu_model"] for c in locked["built_on"]) or "an unrecorded CPU"
+        print(f"{path}: built {ident['numerics']} {ident['platform']}, threads {ident['threads']}, "
+              f"{ident['device']}, on {cpus}")
         for line in lines or ["same numerics identity: a rebuild here gives the lock's bytes, and any difference "
                               "is unexplained (a defect: report it with `dvc status` and this output)"]:
             print(f"  {line}")
@@ -197,6 +206,7 @@ def _committed_json(path: Path) -> dict[str, Any] | None:
 
 
 def summarise(a: argparse.Namespace) -> None:
+    _pinned()
     import pandas as pd
 
     from synthir.report.claims import write_claims
@@ -263,6 +273,7 @@ def release(a: argparse.Namespace) -> None:
 
 
 def classification_report(a: argparse.Namespace) -> None:
+    _pinned()
     from synthir.classification.report import write
 
     roles = json.loads(a.config)["strategies"]

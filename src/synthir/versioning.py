@@ -113,6 +113,7 @@ def pull(root: Path, remote: str | None = None) -> dict[str, Any]:
     if not lock_path.is_file():
         raise VersioningError(f"{lock_path}: missing; nothing records what the outputs were built from")
     lock = yaml.safe_load(lock_path.read_text(encoding="utf-8"))
+    _same_numerics_platform(root, stage_outputs(lock))
     stale = drift(json.loads(_dvc(root, "status", "--json") or "{}"), stage_outputs(lock))
     if stale:
         raise VersioningError(
@@ -124,6 +125,26 @@ def pull(root: Path, remote: str | None = None) -> dict[str, Any]:
     if left:
         raise VersioningError(f"after the pull Snakemake still plans jobs for {targets}: {left}")
     return {"dvc_paths": dvc_paths or ["(all of dvc.lock)"], "snakemake_targets": targets}
+
+
+def _same_numerics_platform(root: Path, outputs: set[str]) -> None:
+    """Refuse pulled outputs computed on another numerics platform than this machine's (a native
+    build of another CPU class), naming both: Snakemake would rebuild every one of them."""
+    from synthir.params import load
+
+    here = slices.compute(load(root / "params.yaml"))["platform"]
+    built = sorted({meta["config"]["compute"]["platform"] for out in outputs
+                    for meta in [_meta(root / out)] if meta and meta["config"].get("compute")})
+    other = [p for p in built if p != here]
+    if other:
+        raise VersioningError(f"the pulled outputs were computed on numerics platform {', '.join(other)}; this "
+                              f"machine computes as {here!r}, so Snakemake would rebuild them all. Pull a lock built "
+                              "with compute.numerics: portable, or build here")
+
+
+def _meta(out: Path) -> dict[str, Any] | None:
+    path = out / "meta.json" if out.is_dir() else out.with_name("meta.json")
+    return io.read_json(path) if path.is_file() else None  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------------------------- releases

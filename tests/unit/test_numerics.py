@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,23 @@ def test_native_probe_differs_under_the_caps_so_the_probe_can_see_dispatch(probe
     here, capped = probes[("native", "as-is")], probes[("native", "avx2")]
     assert here["platform"] != capped["platform"]  # two builds, never one "modified" build
     assert [p for p in PARTS if here[p] == capped[p]] == []
+
+
+def test_pull_refuses_outputs_of_another_numerics_platform_naming_both(tmp_path):
+    import yaml
+
+    from synthir import io
+    from synthir.versioning import VersioningError, _same_numerics_platform
+
+    root = Path(__file__).resolve().parents[2]
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["compute"]["numerics"] = "native"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    here = numerics.platform("native", "cpu")
+    other = "intel-amx" if here != "intel-amx" else "amd-avx2"
+    io.write_json(tmp_path / "models/a/meta.json", {"config": {"compute": {"platform": other}}})
+    io.write_json(tmp_path / "data/raw/b/meta.json", {"config": {"dataset": "b"}})  # no numerics: not compared
+    with pytest.raises(VersioningError, match=rf"computed on numerics platform {other}; this machine computes as '{here}'"):
+        _same_numerics_platform(tmp_path, {"models/a", "data/raw/b"})
+    io.write_json(tmp_path / "models/a/meta.json", {"config": {"compute": {"platform": here}}})
+    _same_numerics_platform(tmp_path, {"models/a", "data/raw/b"})  # the same class: nothing to say
