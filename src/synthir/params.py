@@ -80,16 +80,17 @@ def validate_params(params: dict[str, Any]) -> None:
 
 
 def own_reports_problem(base: dict[str, Any], merged: dict[str, Any], overlays: Sequence[str | Path]) -> str | None:
-    """An overlay that changes the study must write its own reports: a study that is not the
-    default one writing ``study.reports`` of the default would overwrite its report."""
+    """An overlay that changes the study's grid (its ``study`` section) must write its own
+    reports: another study writing ``study.reports`` of the default would overwrite its report.
+    (An overlay of other keys, a recipe or a location, changes the default study itself.)"""
     if not overlays or merged["study"]["reports"] != base["study"]["reports"]:
         return None
-    strip = (lambda p: {**p, "study": {k: v for k, v in p["study"].items() if k != "reports"}})
-    if strip(merged) == strip(base):
+    grid = (lambda p: {k: v for k, v in p["study"].items() if k != "reports"})
+    if grid(merged) == grid(base):
         return None
     name = Path(overlays[-1]).stem
-    return (f"study.reports: {', '.join(map(str, overlays))} changes the study but keeps the default study's "
-            f"reports folder {base['study']['reports']!r}, whose report it would overwrite; add "
+    return (f"study.reports: {', '.join(map(str, overlays))} changes the study grid (its `study` section) but "
+            f"keeps the default study's reports folder {base['study']['reports']!r}, whose report it would overwrite; add "
             f"`study: {{reports: reports/{name}}}` to {overlays[-1]} and ask for reports/{name}/scaling.csv "
             f"(and reports/{name}/claims.md)")
 

@@ -299,3 +299,16 @@ def test_the_report_lists_each_data_sets_counts(tmp_path):
     assert (mine.documents, mine.queries, mine.split, mine.judgments, mine.duplicate_judgments) == (3, 2, "test", 2, 1)
     bare = table[table.dataset == "bare"].iloc[0]
     assert bare.documents == 3 and bare.queries == 0 and pd.isna(bare.split)
+
+
+def test_an_overlay_that_changes_the_grid_must_name_its_own_reports():
+    from synthir.params import merge, own_reports_problem
+
+    base = load(ROOT / "params.yaml")
+    grid = merge(base, {"study": {"train_datasets": ["cisi"]}})
+    problem = own_reports_problem(base, grid, ["mine.yaml"])
+    assert problem and problem.startswith("study.reports: mine.yaml changes the study grid")
+    assert "reports/mine/scaling.csv" in problem
+    assert own_reports_problem(base, merge(grid, {"study": {"reports": "reports/mine"}}), ["mine.yaml"]) is None
+    assert own_reports_problem(base, merge(base, {"evaluation": {"top_k": 50}}), ["k.yaml"]) is None  # same grid
+    assert own_reports_problem(base, grid, []) is None  # params.yaml edited in place is the default study

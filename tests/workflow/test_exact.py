@@ -33,7 +33,7 @@ def copy_study(work: Path, dest: Path) -> Path:
 
 def cell_dirs(evals: list[str]) -> list[str]:
     """CELL from its pool on: the generated pool, training set, model and results."""
-    return [paths.family_dir("pool", **CELL), paths.family_dir("subset", **CELL), paths.family_dir("model", **CELL),
+    return [f"{paths.family_dir('pool', **CELL)}/pool", paths.family_dir("subset", **CELL), paths.family_dir("model", **CELL),
             *(paths.family_dir("result", eval=e, **CELL) for e in evals)]
 
 
@@ -68,7 +68,7 @@ def test_one_cell_rebuilt_with_j1_and_avx2_kernels_is_byte_identical_to_its_buil
                *(f"{paths.family_dir('result', eval=e, **CELL)}/metrics.json" for e in evals)]
     r = snakemake(copy, "-j1", *targets, env=numerics.AVX2_ONLY_ENV)
     assert r.returncode == 0, r.stderr[-3000:]
-    pool = io.read_json(copy / paths.family_dir("pool", **CELL) / "record.json")["volatile"]
+    pool = io.read_json(copy / paths.family_dir("pool", **CELL) / "pool" / "record.json")["volatile"]
     assert pool["calls.llm_calls"] > 0 and pool["calls.cached"] == 0
     assert cell_files(copy, evals) == before
     model = io.read_json(copy / paths.family_dir("model", **CELL) / "meta.json")
@@ -82,6 +82,7 @@ def test_native_numerics_plan_another_build_on_another_cpu_class(tiny_study, tmp
     work, params = tiny_study
     copy = copy_study(work, tmp_path / "native")
     native = {**params, "compute": {**params["compute"], "numerics": "native"}}
+    (copy / "params.yaml").unlink()  # a hard link to the study's own params.yaml (copy_study)
     (copy / "params.yaml").write_text(yaml.safe_dump(native, sort_keys=False))
 
     def configs(env: dict[str, str]) -> set[str]:

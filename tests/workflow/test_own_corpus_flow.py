@@ -42,7 +42,7 @@ def overlay(work: Path, folder: str, **entry: object) -> Path:
           "eval_split": "test", "train_split": None, "ignore_identical_ids": False, **entry}
     body = {"datasets": {"mine": ds},
             "study": {"train_datasets": ["mine"], "eval_datasets": ["mine"], "strategies": ["qgen"],
-                      "scales": [0, 16], "bases": ["minilm-l6"]},
+                      "scales": [0, 16], "bases": ["minilm-l6"], "reports": "reports/mine"},
             "strategies": {"qgen": {"n_examples": 0}}}
     path = work / "mine.yaml"
     path.write_text(yaml.safe_dump(body, sort_keys=False))
@@ -62,7 +62,7 @@ def test_an_imported_collection_plans_checks_and_keeps_good_data(tmp_path, mirro
     cfg = overlay(work, "collections/mine")
     r = synthir(work, "validate", "--configfile", str(cfg))
     assert r.returncode == 0 and "valid" in r.stdout, r.stderr
-    plan = snakemake(work, "reports/scaling.csv", "-n", "--quiet", "rules", "--configfile", str(cfg))
+    plan = snakemake(work, "reports/mine/claims.md", "-n", "--quiet", "rules", "--configfile", str(cfg))
     assert plan.returncode == 0, plan.stderr
     for rule in ("fetch_dataset", "generate_pool", "train_retriever", "evaluate_dense"):
         assert rule in plan.stdout
