@@ -15,6 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """A job command run in-process (``cli.main``) pins threads and kernel dispatch in
+    ``os.environ``, as a job process does (synthir.numerics.pin). Restored after each test, so
+    no later test, and no study a later test builds in a subprocess, inherits those caps."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def mirror_dir() -> Path:
     """The offline data mirror: $SYNTHIR_MIRROR, else ../shared/data beside the checkout."""
     env = os.environ.get("SYNTHIR_MIRROR")
