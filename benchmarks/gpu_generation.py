@@ -126,7 +126,8 @@ def main() -> None:
     r.add_argument("--prompts", required=True)
     r.add_argument("--manifest", default=None)
     r.add_argument("--out", required=True)
-    r.add_argument("--work", default="/tmp/gpu-generation")
+    # scratch space for the materialised model; benchmarks/out/ is ignored by git
+    r.add_argument("--work", default="benchmarks/out/gpu-generation")
     r.add_argument("--threads", type=int, default=8)
     r.add_argument("--big-batch", type=int, default=256)
     r.add_argument("--device", default="cuda", help="cpu: try the script here")
