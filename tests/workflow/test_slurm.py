@@ -72,22 +72,24 @@ def test_a_slice_of_the_study_on_slurm_equals_the_local_run(cluster_slice, tiny_
 def test_a_job_failing_on_the_cluster_fails_the_run_and_the_rerun_resumes(cluster_slice):
     work, params, first = cluster_slice
     assert first.returncode == 0
-    # CISI added as an eval set, its collection pointed at nothing: its fetch fails on the cluster
+    # CISI added as an eval set, its collection pointed at nothing: its fetch fails on the cluster.
+    # The overlays change the grid, so they write their own reports (never the slice's own).
+    grid = {"eval_datasets": ["adi", "cisi"], "reports": "reports/cisi"}
     cisi = {**params["datasets"]["cisi"], "path": "no/such/collection"}
-    (work / "broken.yaml").write_text(yaml.safe_dump({"study": {"eval_datasets": ["adi", "cisi"]},
-                                                      "datasets": {"cisi": cisi}}))
-    (work / "fixed.yaml").write_text(yaml.safe_dump({"study": {"eval_datasets": ["adi", "cisi"]}}))
-    r = cluster_run(work, "reports/scaling.csv", "--keep-going", "--configfile", "broken.yaml")
+    (work / "broken.yaml").write_text(yaml.safe_dump({"study": grid, "datasets": {"cisi": cisi}}))
+    (work / "fixed.yaml").write_text(yaml.safe_dump({"study": grid}))
+    target = "reports/cisi/scaling.csv"
+    r = cluster_run(work, target, "--keep-going", "--configfile", "broken.yaml")
     out = r.stdout + r.stderr
     assert r.returncode != 0
-    assert "logs/fetch_dataset/data/raw/dataset~cisi.log" in out
+    assert "logs/fetch_dataset/data/raw/dataset~cisi.log" in out, out[-6000:]
     assert "no/such/collection: no such file or folder (datasets.cisi.path)" in out  # the log, on the console
     # fixed, the re-run does only what the failure blocked: nothing is generated or trained again
-    plan = snakemake(work, "reports/scaling.csv", "-n", "--quiet", "rules", "--configfile", "fixed.yaml")
+    plan = snakemake(work, target, "-n", "--quiet", "rules", "--configfile", "fixed.yaml")
     assert plan.returncode == 0, plan.stderr
     rules = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.M))
     assert "fetch_dataset" in rules and "evaluate_dense" in rules, rules
     assert not {"generate_pool", "subset_scale", "sample_human", "train_retriever", "prepare_llm"} & set(rules), rules
-    r = cluster_run(work, "reports/scaling.csv", "--configfile", "fixed.yaml")
+    r = cluster_run(work, target, "--configfile", "fixed.yaml")
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
     assert any("eval~cisi" in str(p) for p in (work / "results").rglob("metrics.json"))
