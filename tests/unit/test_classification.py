@@ -26,6 +26,7 @@ from synthir.engine import Rejected
 from synthir.errors import PoolTooSmallError
 from synthir.bm25 import BM25Index
 from synthir.io import Document
+from synthir.stats import paired_bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]
 CPU = Compute(threads=2, device="cpu", gpu=None, numerics="portable", platform="x86-64-v3")
@@ -258,11 +259,11 @@ def test_entity_entropy_self_bleu_and_label_cosine():
 
 def test_paired_interval_and_verdicts():
     a, b = np.array([1.0] * 80 + [0.0] * 20), np.array([1.0] * 50 + [0.0] * 50)
-    d, lo, hi = report.paired_interval(a, b)
+    d, lo, hi = paired_bootstrap(a, b)
     assert d == pytest.approx(0.3) and 0 < lo < 0.3 < hi
     assert report._verdict(lo, hi, +1) == "supported" and report._verdict(lo, hi, -1) == "contradicted"
     assert report._verdict(-0.1, 0.2, +1) == "inconclusive"
-    same = report.paired_interval(a, a)
+    same = paired_bootstrap(a, a)
     assert same == (0.0, 0.0, 0.0)
 
 

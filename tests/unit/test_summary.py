@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from synthir import io, paths
-from synthir.report.summary import (
-    benjamini_hochberg, holm, minimum_detectable_effect, paired_randomization, per_query_table, saturation, summarise,
-)
+from synthir.report.summary import per_query_table, saturation, summarise
+from synthir.stats import benjamini_hochberg, holm, minimum_detectable_effect, paired_randomization
 
 QUERIES = [f"q{i}" for i in range(20)]
 

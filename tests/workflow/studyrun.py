@@ -91,3 +91,12 @@ def make_repo(dest: Path, mirror: Path) -> dict:
 def synthir(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "synthir", *args], cwd=workdir, env=_env(env),
                           capture_output=True, text=True, timeout=600)
+
+
+def copy_study(work: Path, dest: Path) -> Path:
+    """The built study, its files hard-linked (every job writes new files, never into old ones)
+    and Snakemake's metadata copied (Snakemake rewrites it in place)."""
+    subprocess.run(["cp", "-al", str(work), str(dest)], check=True)
+    shutil.rmtree(dest / ".snakemake")
+    shutil.copytree(work / ".snakemake", dest / ".snakemake", symlinks=True)
+    return dest

@@ -1,17 +1,18 @@
-"""Exact means exact, on the tiny study: the thread count Snakemake is given (-j) changes no byte,
+"""Exact means exact, on the tiny study: native numerics plan another build on another CPU class,
 each job imported only code its rule declares, and a change of where data is found (or of a
-licence) plans nothing while a change of what a job reads plans exactly its jobs."""
+licence) plans nothing while a change of what a job reads plans exactly its jobs. That a whole
+clone rebuilt with other -j and every library capped to AVX2 has dvc.lock's bytes is the slow
+suite's (tests/workflow/test_rebuild_anywhere.py); tests/unit/test_numerics.py shows the caps
+change the bytes of a native build."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from studyrun import ROOT, snakemake
+from studyrun import ROOT, copy_study, snakemake
 
 from synthir import closure, io, numerics, paths, provenance, study
 
@@ -20,60 +21,6 @@ from dagdump import dump  # noqa: E402
 
 # the weak base, both towers trained: every weight of the model and of its corpus encoding counts
 CELL = dict(dataset="scifact", augmenter="smollm2-135m", strategy="qgen", scale=16, base="splade-tiny", seed=0)
-
-
-def copy_study(work: Path, dest: Path) -> Path:
-    """The built study, its files hard-linked (every job writes new files, never into old ones)
-    and Snakemake's metadata copied (Snakemake rewrites it in place)."""
-    subprocess.run(["cp", "-al", str(work), str(dest)], check=True)
-    shutil.rmtree(dest / ".snakemake")
-    shutil.copytree(work / ".snakemake", dest / ".snakemake", symlinks=True)
-    return dest
-
-
-def cell_dirs(evals: list[str]) -> list[str]:
-    """CELL from its pool on: the generated pool, training set, model and results."""
-    return [f"{paths.family_dir('pool', **CELL)}/pool", paths.family_dir("subset", **CELL), paths.family_dir("model", **CELL),
-            *(paths.family_dir("result", eval=e, **CELL) for e in evals)]
-
-
-def cell_files(root: Path, evals: list[str]) -> dict[str, bytes]:
-    """Every file of CELL's artifacts except the volatile ones (the record, the LLM call costs)."""
-    out = {}
-    for d in cell_dirs(evals):
-        for p in sorted((root / d).rglob("*")):
-            if p.is_file() and p.name not in ("record.json", "stats.record.json", ".snakemake_timestamp",
-                                              "costs.jsonl"):
-                out[p.relative_to(root).as_posix()] = p.read_bytes()
-    return out
-
-
-def test_one_cell_rebuilt_with_j1_and_avx2_kernels_is_byte_identical_to_its_build(tiny_study, tmp_path):
-    """Portable numerics: CELL (its pool generated again by SmolLM2 from an empty LLM cache, its
-    training set, its trained model with its own corpus encoding, its metrics) rebuilt with -j1
-    and every library capped to AVX2 from outside, as a CPU without AVX-512 or AMX runs it, has
-    the bytes of the -j8 build that dispatched as this CPU does (tests/unit/test_numerics.py
-    shows the caps change the bytes of a native build)."""
-    work, params = tiny_study  # built by `dvc repro`, whose stages run snakemake -j8
-    assert params["compute"]["numerics"] == "portable"
-    evals = params["study"]["eval_datasets"]
-    before = cell_files(work, evals)
-    assert any(k.endswith("model.safetensors") for k in before) and any(k.endswith("metrics.json") for k in before)
-    assert any("/pool/" in k for k in before)
-    copy = copy_study(work, tmp_path / "copy")
-    for d in cell_dirs(evals):
-        shutil.rmtree(copy / d)
-    shutil.rmtree(copy / params["cache_dir"] / "llm")  # every response is generated again
-    targets = [f"{paths.family_dir('subset', **CELL)}/stats.json", paths.family_dir("model", **CELL),
-               *(f"{paths.family_dir('result', eval=e, **CELL)}/metrics.json" for e in evals)]
-    r = snakemake(copy, "-j1", *targets, env=numerics.AVX2_ONLY_ENV)
-    assert r.returncode == 0, r.stderr[-3000:]
-    pool = io.read_json(copy / paths.family_dir("pool", **CELL) / "pool" / "record.json")["volatile"]
-    assert pool["calls.llm_calls"] > 0 and pool["calls.cached"] == 0
-    assert cell_files(copy, evals) == before
-    model = io.read_json(copy / paths.family_dir("model", **CELL) / "meta.json")
-    assert model["torch_threads"] == params["compute"]["threads"]  # configured, not what -j gave
-    assert model["config"]["compute"]["platform"] == numerics.PORTABLE
 
 
 def test_native_numerics_plan_another_build_on_another_cpu_class(tiny_study, tmp_path):

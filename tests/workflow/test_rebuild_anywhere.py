@@ -1,7 +1,8 @@
 """Slow: the tiny study rebuilt from nothing in a fresh clone (no DVC cache, no LLM cache, another
-directory, another -j) matches the dvc.lock its origin committed, and a pool rebuilt from the
-LLM cache after a filter change equals the same pool built from nothing with the real model
-(in bf16 a recomposed batch changes greedy tokens: the cache key covers the batch).
+directory, another -j, every library capped to AVX2 as a CPU without AVX-512 or AMX runs it)
+matches the dvc.lock its origin committed, and a pool rebuilt from the LLM cache after a filter
+change equals the same pool built from nothing with the real model (in bf16 a recomposed batch
+changes greedy tokens: the cache key covers the batch).
 
 `pytest -m slow tests/workflow/test_rebuild_anywhere.py` (~8 min on 2 cores)."""
 
@@ -15,19 +16,29 @@ from pathlib import Path
 import pytest
 from studyrun import _env, dvc, git, snakemake
 
-from synthir import io, slices
+from synthir import io, numerics, slices
 
 pytestmark = pytest.mark.slow
 FAMILIES = ("data/raw", "data/synthetic", "models", "results", "data/index", "data/prepared")
 
 
-def test_a_fresh_clone_rebuilds_what_dvc_lock_records(tiny_study, tmp_path):
-    work, _ = tiny_study
+def test_a_fresh_clone_on_an_avx2_cpu_rebuilds_what_dvc_lock_records(tiny_study, tmp_path):
+    """Portable numerics, the whole study: built by `dvc repro` (stages run snakemake -j8)
+    dispatching as this CPU does, rebuilt with -j2 and AVX2 caps set from outside, every pool
+    generated again by SmolLM2, every model trained and every corpus encoded again."""
+    work, params = tiny_study
+    assert params["compute"]["numerics"] == "portable"
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(work), str(clone))
-    r = snakemake(clone, "-j2", "reports/scaling.csv", "reports/summary.csv", timeout=3000)
+    r = snakemake(clone, "-j2", "reports/scaling.csv", "reports/summary.csv", timeout=3000,
+                  env=numerics.AVX2_ONLY_ENV)
     assert r.returncode == 0, r.stderr[-3000:]
     assert all((clone / f).is_dir() for f in FAMILIES)  # the clone really rebuilt them
+    pools = [io.read_json(p)["volatile"] for p in (clone / "data/synthetic").glob("*/*/*/pool/record.json")]
+    assert pools and all(v["calls.llm_calls"] > 0 and v["calls.cached"] == 0 for v in pools)
+    model = io.read_json(next((clone / "models").glob("*/*/*/scale~16/base~splade-tiny/*/meta.json")))
+    assert model["torch_threads"] == params["compute"]["threads"]  # configured, not what -j gave
+    assert model["config"]["compute"]["platform"] == numerics.PORTABLE
     # With an empty cache DVC reports an output "not in cache" before it compares its hash, which
     # would hide a modified one: the clone reads the origin's cache, and nothing may differ.
     assert dvc(clone, "cache", "dir", "--local", str(work / ".dvc/cache")).returncode == 0

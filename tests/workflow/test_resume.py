@@ -1,6 +1,7 @@
 """Kill the generating process at random points and resume: the pool comes out byte-identical
 to an uninterrupted run, the cache loses and duplicates nothing, and the calls made before a
-kill are not made again. The uninterrupted reference is the tiny study's own pool."""
+kill are not made again. The uninterrupted reference is the tiny study's own pool. Slow (about
+two minutes of generation and four model loads): `pytest -m slow`."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from studyrun import _env
 
 from synthir import slices
 from synthir import io
 
+pytestmark = pytest.mark.slow
 POOL = "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool"
 
 

@@ -147,6 +147,7 @@ def test_exact_rebuild_of_a_deleted_cell(origin, tmp_path):
     assert {p: io.read_json(p)["metrics"] for p in metrics} == metrics
 
 
+@pytest.mark.slow  # a release check (README "Tests")
 def test_a_release_folder_pulled_into_a_fresh_clone_skips_generation(origin, second_clone, tmp_path):
     subsets = [f"{POOL_DIR}/scale~16", f"{POOL_DIR}/scale~32"]
     host = tmp_path / "releases"  # the team's release host: a plain folder, served as files or HTTP
@@ -188,6 +189,7 @@ def test_a_release_folder_pulled_into_a_fresh_clone_skips_generation(origin, sec
     assert not (dest / ".cache/synthir/llm").exists() and not (dest / ".cache/synthir/weights").exists()
 
 
+@pytest.mark.slow  # a release check (README "Tests")
 def test_a_release_made_with_other_parameters_is_refused(origin, second_clone, tmp_path):
     host = tmp_path / "releases"
     ok(synthir(second_clone, "release", "--name", "r", "--out", str(host), f"{POOL_DIR}/scale~16"))
@@ -211,6 +213,7 @@ def test_a_release_made_with_other_parameters_is_refused(origin, second_clone, t
     assert not (dest / POOL_DIR).exists()  # every object is checked before any file is written
 
 
+@pytest.mark.slow  # a release check (README "Tests")
 def test_release_from_a_checkout_built_by_snakemake_alone(origin, tmp_path):
     """The README's first command builds with Snakemake, so DVC has cached nothing: a release
     caches the outputs that are dvc.lock's bytes (dvc.lock unchanged) and refuses, naming them,

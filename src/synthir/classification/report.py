@@ -3,10 +3,10 @@ macro-F1 and the paired bootstrap interval of the difference to the gold arm of 
 student, scale and seed), ``diversity.csv`` (one row per training set: the statistics of
 synthir.classification.stats) and ``claims.md`` (verdicts for SynthesizRR's two claims).
 
-Intervals: accuracy differences are paired over the eval examples (each arm's correctness
-averaged over the seeds both arms have, examples resampled with replacement: 95% percentile
-interval, 2,000 resamples); diversity differences resample each set's examples independently
-(95% basic interval, 500 resamples). Seeded. A claim is *supported* where the interval lies above zero in its favour,
+Intervals (synthir.stats): accuracy differences are paired over the eval examples (each arm's
+correctness averaged over the seeds both arms have, examples resampled with replacement: 95%
+percentile interval, 2,000 resamples); diversity differences resample each set's examples
+independently (95% basic interval, 500 resamples). Seeded. A claim is *supported* where the interval lies above zero in its favour,
 *contradicted* where it lies on the other side, *inconclusive* otherwise.
 """
 
@@ -23,38 +23,13 @@ import pandas as pd
 from synthir import io, paths
 from synthir.classification.stats import entropy
 from synthir.params import HUMAN
+from synthir.stats import independent_bootstrap, paired_bootstrap
 
-RESAMPLES = 2000
-SEED = 0
 STAT_COLUMNS = ("self_bleu", "entity_entropy", "mauve", "label_preservation", "label_cosine", "distinct_2")
 
 
 def _correct(predictions: Path) -> np.ndarray:
     return np.array([r["label"] == r["pred"] for r in io.read_jsonl(predictions)], dtype=float)
-
-
-def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``a - b`` over examples and its 95% bootstrap interval (paired resampling)."""
-    rng = np.random.default_rng(SEED)
-    idx = rng.integers(0, len(a), size=(RESAMPLES, len(a)))
-    diffs = a[idx].mean(1) - b[idx].mean(1)
-    return float(a.mean() - b.mean()), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
-
-
-def _resampled(values: list[Any], stat: Any, rng: np.random.Generator) -> np.ndarray:
-    n = len(values)
-    return np.array([stat([values[i] for i in rng.integers(0, n, n)]) for _ in range(RESAMPLES // 4)])
-
-
-def diversity_interval(a: list[Any], b: list[Any], stat: Any) -> tuple[float, float, float]:
-    """``stat(a) - stat(b)`` and a 95% interval, each set resampled independently (500 times).
-    The basic (reverse-percentile) interval, not the percentile one: a resample repeats
-    examples, which lowers an entropy by an amount that depends on the set, so percentiles of
-    resampled entropies sit below the estimate; the basic interval corrects that bias."""
-    rng = np.random.default_rng(SEED)
-    diffs = _resampled(a, stat, rng) - _resampled(b, stat, rng)
-    d = float(stat(a) - stat(b))
-    return d, 2 * d - float(np.percentile(diffs, 97.5)), 2 * d - float(np.percentile(diffs, 2.5))
 
 
 def _mean_bleu(v: list[float]) -> float:
@@ -94,7 +69,7 @@ def build(metrics: list[Path], stats: list[Path], roles: dict[str, Any]) -> tupl
     for c in cells:
         gold = by_key.get((c["train_dataset"], paths.NONE, HUMAN, c["scale"], c["base"], c["seed"]))
         if gold is not None and gold is not c:
-            d, lo, hi = paired_interval(correct[id(c)], correct[id(gold)])
+            d, lo, hi = paired_bootstrap(correct[id(c)], correct[id(gold)])
             c.update(gold_accuracy=gold["accuracy"], delta_vs_gold=round(d, 6), delta_lo=round(lo, 6), delta_hi=round(hi, 6))
         st = sets.get((c["train_dataset"], c["augmenter"], c["strategy"], c["scale"]), {})
         c.update({k: st.get(k) for k in STAT_COLUMNS})
@@ -129,8 +104,8 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
             if other is None:
                 continue
             pa, pb = s["per_example"], other["per_example"]
-            b = diversity_interval(pa["self_bleu"], pb["self_bleu"], _mean_bleu)
-            e = diversity_interval(pa["entities"], pb["entities"], _entity_entropy)
+            b = independent_bootstrap(pa["self_bleu"], pb["self_bleu"], _mean_bleu)
+            e = independent_bootstrap(pa["entities"], pb["entities"], _entity_entropy)
             vb, ve = _verdict(b[1], b[2], -1), _verdict(e[1], e[2], +1)
             tally["self_bleu"][vb] += 1
             tally["entity_entropy"][ve] += 1
@@ -155,7 +130,7 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
                 continue
             a = np.mean([by_seed[s] for s in seeds], 0)
             b = np.mean([other[s] for s in seeds], 0)  # type: ignore[index]
-            d, lo, hi = paired_interval(a, b)
+            d, lo, hi = paired_bootstrap(a, b)
             v = _verdict(lo, hi, +1)
             tally["accuracy"][v] += 1
             lines.append(f"| {task} | {aug} | {scale} | {base} | {strat} | {f} | {len(seeds)} | {_fmt(d, lo, hi)} | {v} |")

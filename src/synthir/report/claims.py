@@ -30,10 +30,9 @@ import pandas as pd
 
 from synthir.params import HUMAN
 from synthir.paths import NONE
-from synthir.report.summary import holm, minimum_detectable_effect, paired_randomization
+from synthir.stats import ALPHA, holm, minimum_detectable_effect, paired_randomization
 
 METRIC = "ndcg_at_10"
-ALPHA = 0.05
 MIN_SEEDS = 3
 #: nDCG@10 difference below which two arms count as "about equal" (equivalence-type claims).
 MARGIN = 0.02

@@ -59,7 +59,6 @@ def _row(metrics_path: Path) -> dict[str, Any]:
         subset = io.read_json(subset_dir / "meta.json")
         model = io.read_json(Path(paths.family_dir("model", **w), "meta.json"))
         stats = io.read_json(subset_dir / "stats.json")["stats"]
-        leaked = io.read_json(Path(paths.family_dir("leakage", **w), "leakage.json"))["leakage"]
         leakage = io.read_json(Path(paths.family_dir("leakage", **w), "leakage.json"))
         row.update(
             llm_calls=subset["cost"]["calls"], prompt_tokens=subset["cost"]["prompt_tokens"],

@@ -7,7 +7,7 @@ cell's seeds, then compared with the same query's score elsewhere.
 - ``mean`` over seeds with a 95% confidence interval (Student t over seed means; empty with one
   seed: one seed has no spread to measure).
 - ``gain`` over the cell's own baseline (its base at scale 0; untrained, so seed-free) and
-  ``p_value`` of a two-sided paired randomization test (``PERMUTATIONS`` sign flips, seeded;
+  ``p_value`` of a two-sided paired randomization test (``synthir.stats.PERMUTATIONS`` sign flips, seeded;
   beyond their resolution, the normal approximation of the same test: see paired_randomization).
 - ``mde``: the minimum detectable effect of that test at 80% power and alpha 0.05,
   ``(z_0.975 + z_0.80) * sd(d) / sqrt(n)`` over the per-query differences d: a gain smaller than
@@ -24,9 +24,8 @@ cell's seeds, then compared with the same query's score elsewhere.
   lines with at least three trained scales (empty otherwise, or when no scale gains), with a 95%
   interval from a bootstrap over the eval queries.
 
-Hand-written rather than scipy.stats.permutation_test / bootstrap because the saturation
-statistic needs the same per-query resamples across a whole line of scales; scipy gives the
-t and normal quantiles and the Benjamini-Hochberg adjustment.
+The tests, intervals and adjustments are synthir.stats'; the saturation bootstrap is here
+because it resamples the same queries across a whole line of scales.
 """
 
 from __future__ import annotations
@@ -41,14 +40,14 @@ from synthir import io, paths
 from synthir.evaluate import METRICS
 from synthir.params import HUMAN
 from synthir.report.scaling import KEYS
+from synthir.stats import (benjamini_hochberg, holm, minimum_detectable_effect,
+                           paired_randomization, t_interval)
 
 LINE = ["train_dataset", "eval_dataset", "augmenter", "strategy", "base"]
-PERMUTATIONS = 10_000
 BOOTSTRAPS = 1_000
 SATURATION = 0.9
 #: Lines need this many trained scales before a saturation scale means anything.
 MIN_SCALES_FOR_SATURATION = 3
-ALPHA, POWER = 0.05, 0.80
 #: summary.csv's columns, in order.
 ORDER = [*KEYS[:-1], "metric", "seeds", "mean", "ci95_low", "ci95_high", "gain", "p_value", "p_holm", "p_bh", "mde",
          "human_gain", "gain_vs_human", "p_vs_human", "p_vs_human_holm", "p_vs_human_bh", "mde_vs_human",
@@ -65,66 +64,6 @@ def per_query_table(metrics_paths: list[Path]) -> pd.DataFrame:
         for metric, scores in io.read_json(p)["per_query"].items():
             rows += [{**keys, "metric": metric, "query": q, "score": s} for q, s in scores.items()]
     return pd.DataFrame(rows)
-
-
-def t_interval(values: np.ndarray) -> tuple[float, float]:
-    from scipy import stats
-
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return float(values.mean() - half), float(values.mean() + half)
-
-
-def paired_randomization(diff: np.ndarray, rng: np.random.Generator) -> float:
-    """Two-sided p-value of mean(diff) = 0 by random sign flips (with the +1 correction).
-
-    ``PERMUTATIONS`` draws cannot resolve a p-value below 1 / (PERMUTATIONS + 1), and a family
-    of a few hundred tests needs smaller ones to survive Holm's adjustment; when no draw is as
-    extreme as the observation, the p-value is the normal approximation of the same sign-flip
-    distribution (its mean has variance sum(d^2) / n^2 under the null), which is what the
-    Monte Carlo estimate converges to in the tail."""
-    from scipy import stats
-
-    if len(diff) == 0 or not np.any(diff):
-        return 1.0
-    observed = abs(diff.mean())
-    signs = rng.choice([-1.0, 1.0], size=(PERMUTATIONS, len(diff)))
-    null = np.abs((signs * diff).mean(axis=1))
-    extreme = int(np.sum(null >= observed - 1e-12))
-    if extreme == 0:
-        z = abs(diff.sum()) / np.sqrt(np.sum(diff**2))
-        return float(2 * stats.norm.sf(z))
-    return float((1 + extreme) / (1 + PERMUTATIONS))
-
-
-def minimum_detectable_effect(diff: np.ndarray, alpha: float = ALPHA, power: float = POWER) -> float:
-    """Smallest mean difference a paired two-sided test at ``alpha`` detects with ``power``,
-    from the per-query differences' spread (normal approximation)."""
-    from scipy import stats
-
-    if len(diff) < 2:
-        return float("nan")
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    return float(z * diff.std(ddof=1) / np.sqrt(len(diff)))
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjustment: sort ascending, p_(i) * (m - i + 1), running maximum, cap 1."""
-    m = len(p)
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
-
-
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    from scipy.stats import false_discovery_control
-
-    return false_discovery_control(p, method="bh") if len(p) else p
 
 
 def saturation(scales: list[int], gains: np.ndarray) -> float:
@@ -257,5 +196,4 @@ def plot_summary(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
     plt.close(fig)
 
 
-__all__ = ["METRICS", "benjamini_hochberg", "holm", "minimum_detectable_effect", "per_query_table", "plot_summary",
-           "summarise"]
+__all__ = ["METRICS", "per_query_table", "plot_summary", "summarise"]

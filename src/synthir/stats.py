@@ -1,0 +1,118 @@
+"""The statistics synthir's reports rest on, in one place: intervals, paired tests, the minimum
+detectable effect and multiple-testing adjustments. Pure functions of arrays; the report
+writers (synthir.report.summary, synthir.report.claims, synthir.classification.report) decide
+what is compared with what.
+
+Hand-written rather than scipy.stats.permutation_test / bootstrap because the reports need
+the same seeded per-query resamples across many comparisons (a whole line of scales, every
+cell of a family); scipy gives the t and normal quantiles and the Benjamini-Hochberg
+adjustment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+#: Sign flips of the paired randomization test.
+PERMUTATIONS = 10_000
+#: Paired bootstrap resamples (examples resampled with replacement).
+RESAMPLES = 2_000
+ALPHA, POWER = 0.05, 0.80
+
+
+def t_interval(values: np.ndarray) -> tuple[float, float]:
+    """95% Student t interval of the mean; (nan, nan) below two values (no spread to measure)."""
+    from scipy import stats
+
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def paired_randomization(diff: np.ndarray, rng: np.random.Generator) -> float:
+    """Two-sided p-value of mean(diff) = 0 by random sign flips (with the +1 correction).
+
+    ``PERMUTATIONS`` draws cannot resolve a p-value below 1 / (PERMUTATIONS + 1), and a family
+    of a few hundred tests needs smaller ones to survive Holm's adjustment; when no draw is as
+    extreme as the observation, the p-value is the normal approximation of the same sign-flip
+    distribution (its mean has variance sum(d^2) / n^2 under the null), which is what the
+    Monte Carlo estimate converges to in the tail."""
+    from scipy import stats
+
+    if len(diff) == 0 or not np.any(diff):
+        return 1.0
+    observed = abs(diff.mean())
+    signs = rng.choice([-1.0, 1.0], size=(PERMUTATIONS, len(diff)))
+    null = np.abs((signs * diff).mean(axis=1))
+    extreme = int(np.sum(null >= observed - 1e-12))
+    if extreme == 0:
+        z = abs(diff.sum()) / np.sqrt(np.sum(diff**2))
+        return float(2 * stats.norm.sf(z))
+    return float((1 + extreme) / (1 + PERMUTATIONS))
+
+
+def minimum_detectable_effect(diff: np.ndarray, alpha: float = ALPHA, power: float = POWER) -> float:
+    """Smallest mean difference a paired two-sided test at ``alpha`` detects with ``power``,
+    from the per-query differences' spread (normal approximation):
+    ``(z_{1-alpha/2} + z_power) * sd(d) / sqrt(n)``."""
+    from scipy import stats
+
+    if len(diff) < 2:
+        return float("nan")
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return float(z * diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment: sort ascending, p_(i) * (m - i + 1), running maximum, cap 1."""
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate), scipy's."""
+    from scipy.stats import false_discovery_control
+
+    return false_discovery_control(p, method="bh") if len(p) else p
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, seed: int = 0,
+                     resamples: int = RESAMPLES) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over paired examples and its 95% percentile bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(resamples, len(a)))
+    diffs = a[idx].mean(1) - b[idx].mean(1)
+    return float(a.mean() - b.mean()), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
+
+
+def independent_bootstrap(a: Sequence[Any], b: Sequence[Any], stat: Callable[[list[Any]], float], seed: int = 0,
+                          resamples: int = RESAMPLES // 4) -> tuple[float, float, float]:
+    """``stat(a) - stat(b)`` and a 95% interval, each set resampled independently.
+
+    The basic (reverse-percentile) interval, not the percentile one: a resample repeats
+    examples, which lowers a set statistic such as an entropy by an amount that depends on the
+    set, so percentiles of resampled values sit below the estimate; the basic interval corrects
+    that bias."""
+    rng = np.random.default_rng(seed)
+
+    def resampled(values: Sequence[Any]) -> np.ndarray:
+        n = len(values)
+        return np.array([stat([values[i] for i in rng.integers(0, n, n)]) for _ in range(resamples)])
+
+    diffs = resampled(a) - resampled(b)
+    d = float(stat(list(a)) - stat(list(b)))
+    return d, 2 * d - float(np.percentile(diffs, 97.5)), 2 * d - float(np.percentile(diffs, 2.5))
+
+
+__all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "benjamini_hochberg", "holm", "independent_bootstrap",
+           "minimum_detectable_effect", "paired_bootstrap", "paired_randomization", "t_interval"]
