@@ -71,7 +71,9 @@ def test_dagr_claims_get_the_verdicts_their_data_supports(three_seeds):
     v = verdicts(three_seeds)
     assert v["DAGR (2509.16442): gains saturate with scale"] == "supported"  # +0.002 from 300 to 800
     assert v["DAGR: small augmenters are competitive with large ones"] == "supported"
-    assert v["DAGR: augmentation helps weakly pre-trained retrievers most"] == "supported"
+    # the tuned base fails its positive control: a gain difference against it measures the recipe
+    assert v["DAGR: augmentation helps weakly pre-trained retrievers most"] == "not detectable at this power"
+    assert "every test involves a base whose positive control does not pass (tuned" in three_seeds
 
 
 def test_claims_without_cells_say_so_and_name_where_they_are_measured(three_seeds):
@@ -81,7 +83,7 @@ def test_claims_without_cells_say_so_and_name_where_they_are_measured(three_seed
         assert v[title] == "not measured by this study"
     assert "configs/strategies.yaml" in three_seeds
     assert len(v) == 10  # every claim of the five papers has a verdict line
-    assert "Holm-adjusted over all" in three_seeds and "Criterion:" in three_seeds
+    assert "one family: Holm over all" in three_seeds and "Criterion:" in three_seeds
 
 
 def test_one_seed_is_not_enough_for_any_claim():

@@ -47,24 +47,26 @@ def test_gain_interval_p_value_and_saturation(tmp_path, monkeypatch):
     assert row["seeds"] == 3
     assert row["ci95_low"] < row["mean"] < row["ci95_high"]
     assert row["gain"] == pytest.approx(0.10, abs=0.02)
-    assert row["p_value"] < 0.001  # 20 queries all improving
+    assert row["p_value"] < 0.01  # every query improves; three seeds: their spread counts, 2 degrees of freedom
     assert row["saturation_scale"] == 100  # 0.09 >= 0.9 x 0.10
     assert row["saturation_low"] <= 100 <= row["saturation_high"]
     base = df[df["scale"] == 0].iloc[0]
     assert base["seeds"] == 1 and np.isnan(base["ci95_low"])
     # against the human arm at the same scale: 0.05 worse, every query
-    assert row["gain_vs_human"] == pytest.approx(-0.05, abs=1e-9) and row["p_vs_human"] < 0.001
+    # three seeds a side, each cell's seed spread counted (the arms' seeds are separate trainings)
+    assert row["gain_vs_human"] == pytest.approx(-0.05, abs=1e-9) and row["p_vs_human"] < 0.05
     assert row["human_gain"] == pytest.approx(0.15, abs=0.02)
     human = df[(df["scale"] == 300) & (df["strategy"] == "human")].iloc[0]
     assert np.isnan(human["gain_vs_human"]) and human["gain"] == pytest.approx(0.15, abs=0.02)
-    # 300 over 100 (+0.01, every query): a small but consistent step
-    assert row["p_vs_previous_scale"] < 0.001
+    # 300 over 100 (+0.01 on every query, but each seed's cell mean moves by ~0.005): with three
+    # seeds a side, a step that small is not told from seed noise (the query-only test said p < 0.001)
+    assert 0.05 < row["p_vs_previous_scale"] < 0.5
     # adjusted p-values: never below the raw ones, Holm at least as strict as BH
     trained = df[df["scale"] > 0]
     assert (trained["p_holm"] >= trained["p_value"] - 1e-12).all() and (trained["p_holm"] >= trained["p_bh"] - 1e-12).all()
-    # the minimum detectable effect comes from the per-query spread: these differences are a
-    # constant plus seed noise, so it is small
-    assert 0 < row["mde"] < 0.02
+    # the minimum detectable effect comes from the per-query and per-seed spread: these
+    # differences are a constant plus seed noise (~0.005 on a cell's mean), at 2 degrees of freedom
+    assert 0.01 < row["mde"] < 0.03
 
 
 def test_saturation_needs_three_trained_scales(tmp_path, monkeypatch):

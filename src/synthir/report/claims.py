@@ -1,22 +1,25 @@
 """``claims.md``: a verdict for each claim of the five papers, drawn from this study's cells.
 
-Each claim is turned into paired tests on per-query nDCG@10 (a query's score averaged over a
-cell's seeds; two-sided randomization, synthir.report.summary), Holm-adjusted over every test of
-this file (its family), and a verdict with its criterion spelled out:
+Each claim is turned into contrasts of cells on per-query nDCG@10 (synthir.stats.contrast: the
+queries paired, each cell's spread over its seeds counted), tested with one Holm adjustment over
+every test of this file (its one family), and a verdict with its criterion spelled out:
 
 - *supported* / *contradicted*: the adjusted test says so in the claim's direction (or against it);
-  a claim that two things are about equal is supported when their difference is not significant
-  *and* the test could have detected a difference of ``MARGIN`` (its minimum detectable effect at
-  80% power is below it), and contradicted when the difference is significant;
+  a claim that two things are about equal is supported when two one-sided tests (TOST) show the
+  difference within ``MARGIN`` at the family's adjusted level, and contradicted when the
+  difference is significant against the claim;
 - *not detectable at this power*: no significant result, or too few seeds (claims are drawn only
-  from cells with at least ``MIN_SEEDS`` seeds), or a base the recipe cannot move (the human-label
-  arm, the positive control, does not improve it significantly);
+  from cells with at least ``MIN_SEEDS`` seeds), or only bases the recipe cannot move (the
+  human-label arm, the positive control, does not improve them significantly: their cells are
+  left out of every claim);
 - *not measured by this study*: it has no cells for the claim; the configuration that has them
   is named.
 
-Which alias plays which role comes from the study's configuration (``roles``: each augmenter's
-parameter count, each strategy's kind, negative source and conditioning, human-label share), so
-nothing here knows alias names. The tables of cells stay below each verdict.
+Minimum detectable effects are printed at the strictest level Holm applies in this family
+(alpha / number of tests). Which alias plays which role comes from the study's configuration
+(``roles``: each augmenter's parameter count, each strategy's kind, negative source and
+conditioning, human-label share, each base's training recipe), so nothing here knows alias
+names. The tables of cells stay below each verdict.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import pandas as pd
 
 from synthir.params import HUMAN
 from synthir.paths import NONE
-from synthir.stats import ALPHA, holm, minimum_detectable_effect, paired_randomization
+from synthir.stats import ALPHA, Contrast, contrast, holm
 
 METRIC = "ndcg_at_10"
 MIN_SEEDS = 3
@@ -45,24 +48,42 @@ CAVEAT = ("Caveat: CPU-sized models (SmolLM2-135M / Qwen2.5-0.5B augmenters, Min
 
 @dataclass
 class Test:
-    """One paired comparison: mean(a - b) over the eval queries, with its p-value and power."""
+    """One contrast of cells on the eval queries, with its adjusted p-values and power. An
+    equivalence test (``margin``) adds the TOST p-value to the family beside the difference's."""
 
     label: str
-    diff: np.ndarray
-    p: float = float("nan")
+    contrast: Contrast
+    margin: float | None = None
+    #: the training dataset and the bases whose cells it compares (the positive control's keys)
+    dataset: str = ""
+    bases: tuple[str, ...] = ()
     p_holm: float = float("nan")
+    p_equivalent_holm: float = float("nan")
     mde: float = float("nan")
 
     @property
     def mean(self) -> float:
-        return float(self.diff.mean())
+        return self.contrast.mean
+
+    @property
+    def p(self) -> float:
+        return self.contrast.p()
+
+    def p_values(self) -> list[float]:
+        return [self.p] + ([self.contrast.p_equivalent(self.margin)] if self.margin is not None else [])
 
     def significant(self) -> bool:
         return self.p_holm < ALPHA
 
+    def equivalent(self) -> bool:
+        return self.p_equivalent_holm < ALPHA
+
     def cite(self) -> str:
-        return (f"{self.label}: {self.mean:+.4f} (Holm p = {self.p_holm:.3g}, raw p = {self.p:.3g}, "
-                f"80%-power minimum detectable effect {self.mde:.4f})")
+        tost = (f", within +-{self.margin} by TOST: Holm p = {self.p_equivalent_holm:.3g}"
+                if self.margin is not None else "")
+        return (f"{self.label}: {self.mean:+.4f} (Holm p = {self.p_holm:.3g}, raw p = {self.p:.3g}{tost}; "
+                f"80%-power minimum detectable effect {self.mde:.4f} at the family's level; "
+                f"seeds {'/'.join(map(str, self.contrast.replicates))})")
 
 
 @dataclass
@@ -77,26 +98,29 @@ class Claim:
 
 
 class Cells:
-    """Per-query scores of the study's cells, seeds averaged, with their seed counts."""
+    """Per-query scores of the study's cells: a seeds x queries table per cell."""
 
     def __init__(self, per_query: pd.DataFrame) -> None:
         d = per_query[per_query["metric"] == METRIC]
         keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
-        self.scores = {k: g.groupby("query")["score"].mean() for k, g in d.groupby(keys)}
-        self.seeds = {k: g["seed"].nunique() for k, g in d.groupby(keys)}
+        self.scores = {k: g.pivot_table(index="seed", columns="query", values="score", aggfunc="mean")
+                       for k, g in d.groupby(keys)}
+        self.seeds = {k: len(v.index) for k, v in self.scores.items()}
 
-    def get(self, dataset: str, ev: str, augmenter: str, strategy: str, scale: int, base: str) -> pd.Series | None:
+    def get(self, dataset: str, ev: str, augmenter: str, strategy: str, scale: int, base: str) -> pd.DataFrame | None:
         return self.scores.get((dataset, ev, augmenter, strategy, scale, base))
 
-    def baseline(self, ev: str, base: str) -> pd.Series | None:
+    def baseline(self, ev: str, base: str) -> pd.DataFrame | None:
         return self.scores.get((NONE, ev, NONE, NONE, 0, base))
 
     def seeds_of(self, *key: Any) -> int:
         return self.seeds.get(tuple(key), 0)
 
 
-def _diff(a: pd.Series, b: pd.Series) -> np.ndarray:
-    return (a - b.reindex(a.index).fillna(0.0)).to_numpy()
+def _contrast(terms: list[tuple[float, pd.DataFrame]]) -> Contrast:
+    """synthir.stats.contrast on the first cell's queries (a query missing elsewhere scores 0)."""
+    queries = terms[0][1].columns
+    return contrast([(c, m.reindex(columns=queries).fillna(0.0).to_numpy()) for c, m in terms])
 
 
 NOT_DETECTABLE = "not detectable at this power"
@@ -109,7 +133,6 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
     trained = scaling[(scaling["scale"] > 0)]
     datasets = sorted(set(trained["train_dataset"]))
     evals = sorted(set(scaling["eval_dataset"]))
-    rng = np.random.default_rng(0)
     strategies: dict[str, dict[str, Any]] = roles.get("strategies", {})
     sizes: dict[str, int] = roles.get("augmenters", {})
 
@@ -123,9 +146,10 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
         synthetic = [n for k, n in cells.seeds.items() if k[4] > 0]
         return min(synthetic) if synthetic else 0
 
-    def test(label: str, a: pd.Series, b: pd.Series) -> Test:
-        d = _diff(a, b)
-        return Test(label, d, paired_randomization(d, rng), mde=minimum_detectable_effect(d))
+    def test(label: str, a: pd.DataFrame, b: pd.DataFrame, margin: float | None = None,
+             on: tuple[str, tuple[str, ...]] = ("", ())) -> Test:
+        """a - b, measured on training dataset and bases ``on``."""
+        return Test(label, _contrast([(1.0, a), (-1.0, b)]), margin, *on)
 
     # -- the positive control: can the recipe move each base? ------------------------------
     control: dict[tuple[str, str], Test] = {}
@@ -169,16 +193,18 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
             top, prev = cells.get(ds, ds, aug, st, int(scales[-1]), base), cells.get(ds, ds, aug, st, int(scales[-2]), base)
             if top is None or prev is None or not seeds_ok((ds, ds, aug, st, int(scales[-1]), base)):
                 continue
-            g = test(f"{aug} x{int(scales[-1])} vs untouched {base}", top, ref)
-            step = pd.Series(_diff(top, prev) - (1 - SATURATION_SHARE) * g.mean, index=top.index)
-            s = test(f"step x{int(scales[-2])} -> x{int(scales[-1])} minus {1 - SATURATION_SHARE:.0%} of the gain, "
-                     f"{aug} on {base}", step, pd.Series(0.0, index=top.index))
+            g = test(f"{aug} x{int(scales[-1])} vs untouched {base}", top, ref, on=(ds, (base,)))
+            # (top - prev) - share x (top - ref): the gain is estimated too, so it is a term
+            share = 1 - SATURATION_SHARE
+            s = Test(f"step x{int(scales[-2])} -> x{int(scales[-1])} minus {share:.0%} of the gain, {aug} on {base}",
+                     _contrast([(1.0 - share, top), (-1.0, prev), (share, ref)]), None, ds, (base,))
             per_line.append((g, s))
             c.tests += [g, s]
 
-    def decide_saturation(_: list[Test]) -> tuple[str, str]:
+    def decide_saturation(usable: list[Test]) -> tuple[str, str]:
         votes = []
-        for g, s in per_line:
+        lines_used = [(g, s) for g, s in per_line if g in usable]
+        for g, s in lines_used:
             if not (g.significant() and g.mean > 0):
                 votes.append(None)
             elif s.significant():
@@ -186,7 +212,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
             else:
                 votes.append(None)
         decided = {v for v in votes if v}
-        cite = "; ".join(f"{g.cite()} / {s.cite()}" for g, s in per_line)
+        cite = "; ".join(f"{g.cite()} / {s.cite()}" for g, s in lines_used)
         if len(decided) == 1:
             return decided.pop(), cite
         reason = ("the lines disagree" if decided else
@@ -205,8 +231,8 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
     c = Claim("DAGR: small augmenters are competitive with large ones",
               "a smaller LLM's queries train retrievers about as well as a larger LLM's.",
               f"qgen, the smallest and the largest augmenter (by parameters) at their largest common scale, each "
-              f"base, every eval dataset: the larger one never significantly better and every difference "
-              f"detectable down to {MARGIN} (supported); the larger one significantly better anywhere (contradicted).")
+              f"base the control moves, every eval dataset: every difference within +-{MARGIN} by two one-sided "
+              f"tests (supported); the larger one significantly better anywhere (contradicted).")
     augs = sorted({a for _, a, _ in lines("qgen") if a in sizes}, key=lambda a: sizes[a])
     if few:
         c.verdict = (NOT_DETECTABLE, seeds_note)
@@ -224,15 +250,16 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
                 for ev in evals:
                     a, b = cells.get(ds, ev, small, st, n, base), cells.get(ds, ev, large, st, n, base)
                     if a is not None and b is not None and seeds_ok((ds, ev, small, st, n, base)):
-                        c.tests.append(test(f"{small} vs {large} x{n} on {base}, eval {ev}", a, b))
+                        c.tests.append(test(f"{small} vs {large} x{n} on {base}, eval {ev}", a, b, MARGIN,
+                                            on=(ds, (base,))))
 
         def decide_small(ts: list[Test]) -> tuple[str, str]:
             cite = "; ".join(t.cite() for t in ts)
             if any(t.significant() and t.mean < 0 for t in ts):
                 return "contradicted", cite
-            if all(t.mde < MARGIN for t in ts):
+            if all(t.equivalent() for t in ts):
                 return "supported", cite
-            return NOT_DETECTABLE, f"no significant difference, but not every test could detect {MARGIN}: {cite}"
+            return NOT_DETECTABLE, f"not every difference is shown within {MARGIN} (TOST): {cite}"
 
         c.decide = decide_small
         c.verdict = None if c.tests else (NOT_DETECTABLE, "no common cells with enough seeds")
@@ -243,11 +270,11 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
               "the gain from synthetic queries is larger for a weak base than for a retrieval-tuned one.",
               "qgen at each line's largest scale, on its own corpus: (weak cell - weak base) - (tuned cell - tuned "
               "base) per query, significantly positive (supported) or negative (contradicted); the weak base is "
-              "the one with the lower untouched in-domain nDCG@10, and the human arm must move it.")
+              "the one with the lower untouched in-domain nDCG@10, and the human arm must move both.")
     bases = sorted(b for b in set(trained["base"]) if cells.baseline(datasets[0], b) is not None) if datasets else []
     if len(bases) >= 2 and not few:
         ds = datasets[0]
-        ranked = sorted(bases, key=lambda b: float(cells.baseline(ds, b).mean()))  # type: ignore[union-attr]
+        ranked = sorted(bases, key=lambda b: float(cells.baseline(ds, b).to_numpy().mean()))  # type: ignore[union-attr]
         weak, tuned = ranked[0], ranked[-1]
         for _, aug, st in [x for x in lines("qgen") if x[0] == ds]:
             common = sorted(set(trained[(trained["augmenter"] == aug) & (trained["base"] == weak)]["scale"])
@@ -259,14 +286,12 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
             wb, tb = cells.baseline(ds, weak), cells.baseline(ds, tuned)
             if any(x is None for x in (w, t, wb, tb)):
                 continue
-            gw = pd.Series(_diff(w, wb), index=w.index)  # type: ignore[arg-type]
-            gt = pd.Series(_diff(t, tb), index=t.index)  # type: ignore[arg-type]
-            c.tests.append(test(f"gain on {weak} - gain on {tuned}, {aug} x{n}", gw, gt))
+            c.tests.append(Test(f"gain on {weak} - gain on {tuned}, {aug} x{n}",
+                                _contrast([(1.0, w), (-1.0, wb), (-1.0, t), (1.0, tb)]),  # type: ignore[list-item]
+                                None, ds, (weak, tuned)))
 
         def decide_weak(ts: list[Test]) -> tuple[str, str]:
             cite = "; ".join(t.cite() for t in ts)
-            if movable(ds, weak) is False:
-                return NOT_DETECTABLE, f"the recipe cannot detect effects for {weak}: {control[(ds, weak)].cite()}"
             if ts and all(t.significant() and t.mean > 0 for t in ts):
                 return "supported", cite
             if any(t.significant() and t.mean < 0 for t in ts):
@@ -286,7 +311,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
     llm_q = arms(lambda s: s.get("negatives") == "llm" and s.get("conditioning") == "query")
     llm_qp = arms(lambda s: s.get("negatives") == "llm" and s.get("conditioning") == "query+positive")
 
-    def compare(a_alias: str, b_alias: str) -> list[Test]:
+    def compare(a_alias: str, b_alias: str, margin: float | None) -> list[Test]:
         out = []
         for ds in datasets:
             rows = trained[(trained["strategy"] == a_alias)]
@@ -296,7 +321,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
                     b = cells.get(ds, ev, r.augmenter, b_alias, int(r.scale), r.base)
                     if a is not None and b is not None and seeds_ok((ds, ev, r.augmenter, a_alias, int(r.scale), r.base)):
                         out.append(test(f"{a_alias} vs {b_alias}, {r.augmenter} x{int(r.scale)} on {r.base}, eval {ev}",
-                                        a, b))
+                                        a, b, margin, on=(ds, (r.base,))))
         return out
 
     def equal_or_worse(name: str, title: str, claim: str, a_arms: list[str], b_arms: list[str], want: str) -> None:
@@ -306,7 +331,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
         elif not (a_arms and b_arms):
             c.verdict = ("not measured by this study", "configs/strategies.yaml has these arms")
         else:
-            c.tests = [t for a in a_arms for b in b_arms for t in compare(a, b)]
+            c.tests = [t for a in a_arms for b in b_arms for t in compare(a, b, MARGIN if want == "equal" else None)]
 
             def decide(ts: list[Test]) -> tuple[str, str]:
                 cite = "; ".join(t.cite() for t in ts)
@@ -315,7 +340,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
                 if want == "equal":
                     if worse:
                         return "contradicted", cite
-                    return ("supported", cite) if ts and all(t.mde < MARGIN for t in ts) else (NOT_DETECTABLE, cite)
+                    return ("supported", cite) if ts and all(t.equivalent() for t in ts) else (NOT_DETECTABLE, cite)
                 if want == "worse":
                     return ("supported", cite) if worse and not better else (
                         ("contradicted", cite) if better and not worse else (NOT_DETECTABLE, cite))
@@ -327,7 +352,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
         claims.append(c)
 
     equal_or_worse(f"LLM negatives from the query alone vs every mined source, same queries and cells: not "
-                   f"significantly worse anywhere and detectable down to {MARGIN} (supported), significantly worse "
+                   f"significantly worse anywhere and every difference within +-{MARGIN} by TOST (supported), significantly worse "
                    "(contradicted).",
                    "Don't Retrieve, Generate (2504.21015): LLM negatives from the query compete with mined ones",
                    "negatives an LLM writes from the query alone train as well as BM25/dense/cross-encoder-mined ones.",
@@ -341,7 +366,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
     pure = arms(lambda s: s.get("kind") == "utility" and s.get("human_fraction", 0) == 0)
     human = [HUMAN] if HUMAN in set(trained["strategy"]) else []
     equal_or_worse(f"utility with human labels mixed in vs the human-label arm at equal size, on every eval: not "
-                   f"significantly worse and detectable down to {MARGIN} (supported), significantly worse "
+                   f"significantly worse and every difference within +-{MARGIN} by TOST (supported), significantly worse "
                    "(contradicted).",
                    "Utility-focused annotation (2504.05220): 20% human labels match full human labelling",
                    "LLM utility labels with 20% human labels train as well as human labels alone.", mix, human, "equal")
@@ -397,14 +422,14 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
                     a = cells.get(ds, ds, r.augmenter, aa[0], int(n), r.base)
                     b = cells.get(ds, ds, r.augmenter, nq[0], int(n), r.base)
                     if a is not None and b is not None:
-                        t = test(f"answer-aug vs qgen x{int(n)} on {r.base} ({end} budget)", a, b)
+                        t = test(f"answer-aug vs qgen x{int(n)} on {r.base} ({end} budget)", a, b, on=(ds, (r.base,)))
                         ends.append((t, end))
                         c.tests.append(t)
 
-        def decide_budget(_: list[Test]) -> tuple[str, str]:
-            cite = "; ".join(t.cite() for t, _ in ends)
-            small = [t for t, e in ends if e == "small"]
-            large = [t for t, e in ends if e == "large"]
+        def decide_budget(usable: list[Test]) -> tuple[str, str]:
+            cite = "; ".join(t.cite() for t, _ in ends if t in usable)
+            small = [t for t, e in ends if e == "small" and t in usable]
+            large = [t for t, e in ends if e == "large" and t in usable]
             if all(t.significant() and t.mean > 0 for t in small) and all(t.significant() and t.mean < 0 for t in large):
                 return "supported", cite
             if any(t.significant() and t.mean < 0 for t in small) or any(t.significant() and t.mean > 0 for t in large):
@@ -430,7 +455,8 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
                 for ev in [e for e in evals if e != ds]:
                     a, b = cells.get(ds, ev, r.augmenter, q2d[0], int(r.scale), r.base), cells.baseline(ev, r.base)
                     if a is not None and b is not None:
-                        c.tests.append(test(f"q2d x{int(r.scale)} vs untouched {r.base}, eval {ev}", a, b))
+                        c.tests.append(test(f"q2d x{int(r.scale)} vs untouched {r.base}, eval {ev}", a, b,
+                                            on=(ds, (r.base,))))
 
         def decide_softqe(ts: list[Test]) -> tuple[str, str]:
             cite = "; ".join(t.cite() for t in ts)
@@ -442,21 +468,39 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
         c.verdict = None if c.tests else (NOT_DETECTABLE, "no out-of-domain cells")
     claims.append(c)
 
-    # -- one family: Holm over every test of this file --------------------------------------
+    # -- one family: Holm over every p-value of this file (differences and TOST alike) ---------
     family = [*control.values(), *(t for c in claims for t in c.tests)]
-    for t, h in zip(family, holm(np.array([t.p for t in family]))):
-        t.p_holm = float(h)
+    ps = [(t, i, p) for t in family for i, p in enumerate(t.p_values())]
+    level = ALPHA / max(1, len(ps))  # the strictest level Holm applies: the detectable effects'
+    for (t, i, _), h in zip(ps, holm(np.array([p for _, _, p in ps]))):
+        if i == 0:
+            t.p_holm = float(h)
+        else:
+            t.p_equivalent_holm = float(h)
+    for t in family:
+        t.mde = t.contrast.mde(alpha=level)
     for c in claims:
         if c.verdict is None and c.decide is not None:
-            c.verdict = c.decide(c.tests)
+            # only cells of bases the positive control moves carry a claim
+            usable = [t for t in c.tests if all(movable(t.dataset, b) for b in t.bases)]
+            left = sorted({b for t in c.tests if t not in usable for b in t.bases if not movable(t.dataset, b)})
+            if not usable:
+                c.verdict = (NOT_DETECTABLE, f"every test involves a base whose positive control does not pass "
+                             f"({', '.join(left)}: no human-label arm, or one that does not improve it significantly)")
+            else:
+                verdict, why = c.decide(usable)
+                note = (f" Left out: cells on {', '.join(left)}, whose positive control does not pass." if left else "")
+                c.verdict = (verdict, why + note)
         assert c.verdict is not None
 
     out = ["# What this study measured, claim by claim", "", CAVEAT, "",
-           f"Verdicts rest on paired randomization tests of per-query {METRIC.replace('_at_', '@')} (each query's "
-           f"score averaged over a cell's seeds), Holm-adjusted over all {len(family)} tests of this file; claims "
-           f"use only cells with at least {MIN_SEEDS} seeds; 'about equal' means not significantly different with "
-           f"a minimum detectable effect (80% power) below {MARGIN}. Cells are rows of the scaling.csv beside this "
-           "file; summary.csv has every cell's gain, interval, adjusted p-values and minimum detectable effect.", "",
+           f"Verdicts rest on contrasts of per-query {METRIC.replace('_at_', '@')} between cells (queries paired, "
+           f"each cell's spread over its seeds counted: synthir.stats.contrast), one family: Holm over all "
+           f"{len(ps)} p-values of this file; minimum detectable effects (80% power) at the family's strictest "
+           f"level, alpha / {len(ps)}. Claims use only cells with at least {MIN_SEEDS} seeds, on bases whose "
+           f"human-label arm moves them; 'about equal' means within +-{MARGIN} by two one-sided tests (TOST). "
+           "Cells are rows of the scaling.csv beside this file; summary.csv has every cell's gain, interval, "
+           "minimum detectable effect and p-values adjusted over that file's own family.", "",
            "## Positive control: can the recipe move each base?", ""]
     for (ds, base), t in sorted(control.items()):
         can = t.significant() and t.mean > 0
@@ -479,8 +523,8 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
 
 def _cell_table(summary: pd.DataFrame) -> list[str]:
     d = summary[(summary["metric"] == METRIC) & (summary["scale"] > 0)]
-    cols = ["eval_dataset", "augmenter", "strategy", "scale", "base", "seeds", "gain", "p_holm", "mde",
-            "gain_vs_human", "p_vs_human_holm"]
+    # no p-values here: summary.csv adjusts them over its own family, this file over its claims'
+    cols = ["eval_dataset", "augmenter", "strategy", "scale", "base", "seeds", "gain", "mde", "gain_vs_human"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in d.sort_values(["eval_dataset", "strategy", "augmenter", "base", "scale"]).iterrows():
         cells = []

@@ -1,17 +1,21 @@
 """Statistics a reviewer can trust: ``summary.csv`` and ``summary.png``.
 
 One row per (train dataset, eval dataset, augmenter, strategy, scale, base, metric), seeds
-pooled. Every test is paired on the eval queries: a query's score is first averaged over the
-cell's seeds, then compared with the same query's score elsewhere.
+pooled. Every test is paired on the eval queries (the same queries in both cells).
 
 - ``mean`` over seeds with a 95% confidence interval (Student t over seed means; empty with one
   seed: one seed has no spread to measure).
 - ``gain`` over the cell's own baseline (its base at scale 0; untrained, so seed-free) and
-  ``p_value`` of a two-sided paired randomization test (``synthir.stats.PERMUTATIONS`` sign flips, seeded;
-  beyond their resolution, the normal approximation of the same test: see paired_randomization).
-- ``mde``: the minimum detectable effect of that test at 80% power and alpha 0.05,
-  ``(z_0.975 + z_0.80) * sd(d) / sqrt(n)`` over the per-query differences d: a gain smaller than
-  this is one the cell could not have told from zero.
+  ``p_value`` of a two-sided test. Where both cells have one seed, the queries are the only
+  spread the data show: a paired randomization test over them (``synthir.stats.PERMUTATIONS``
+  sign flips, seeded; beyond their resolution, the normal approximation of the same test: see
+  synthir.stats.paired_randomization), which cannot count seed variance. Where a cell has
+  more seeds, its spread over them counts too: synthir.stats.contrast (a t test on the query
+  and seed variance; tests/unit/test_stats.py validates it by simulation).
+- ``mde``: the minimum detectable effect of that test at 80% power and alpha 0.05 (one seed:
+  ``(z_0.975 + z_0.80) * sd(d) / sqrt(n)`` over the per-query differences d; more:
+  synthir.stats.Contrast.mde): a gain smaller than this is one the cell could not have told
+  from zero.
 - ``gain_vs_human``, ``p_vs_human``, ``mde_vs_human``: a synthetic cell against the human-label arm
   of the same training dataset, base and scale (the positive control; 'synthetic vs human at equal
   size').
@@ -40,7 +44,7 @@ from synthir import io, paths
 from synthir.evaluate import METRICS
 from synthir.params import HUMAN
 from synthir.report.scaling import KEYS
-from synthir.stats import (benjamini_hochberg, holm, minimum_detectable_effect,
+from synthir.stats import (benjamini_hochberg, contrast, holm, minimum_detectable_effect,
                            paired_randomization, t_interval)
 
 LINE = ["train_dataset", "eval_dataset", "augmenter", "strategy", "base"]
@@ -80,6 +84,12 @@ def _query_means(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.Series]:
     return {k: g.droplevel(list(range(len(LINE) + 2))) for k, g in groups.groupby(level=list(range(len(LINE) + 2)))}
 
 
+def _seed_tables(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.DataFrame]:
+    """(line keys..., scale, metric) -> the cell's seeds x queries scores."""
+    return {k: g.pivot_table(index="seed", columns="query", values="score", aggfunc="mean")
+            for k, g in table.groupby([*LINE, "scale", "metric"])}
+
+
 def _diff(a: pd.Series, b: pd.Series | None) -> np.ndarray | None:
     if b is None:
         return None
@@ -89,20 +99,31 @@ def _diff(a: pd.Series, b: pd.Series | None) -> np.ndarray | None:
 def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     means = _query_means(table)
+    tables = _seed_tables(table)
     seed_means = table.groupby([*LINE, "scale", "metric", "seed"])["score"].mean()
 
     def baseline(ev: str, base: str, metric: str) -> pd.Series | None:
         return means.get((paths.NONE, ev, paths.NONE, paths.NONE, base, 0, metric))
 
-    def test(diff: np.ndarray | None) -> tuple[float, float, float]:
-        if diff is None:
+    def test(a: tuple[Any, ...], b: tuple[Any, ...] | None) -> tuple[float, float, float]:
+        """Gain, p-value and detectable effect of cell ``a`` over cell ``b``. With one seed in each,
+        the queries are the only spread the data show: the paired randomization test over them.
+        With more, every cell's spread over its seeds counts too (synthir.stats.contrast)."""
+        if b is None or b not in tables:
             return float("nan"), float("nan"), float("nan")
-        return float(diff.mean()), paired_randomization(diff, rng), minimum_detectable_effect(diff)
+        ta, tb = tables[a], tables[b]
+        if len(ta.index) < 2 and len(tb.index) < 2:
+            diff = _diff(means[a], means[b])
+            return float(diff.mean()), paired_randomization(diff, rng), minimum_detectable_effect(diff)  # type: ignore[union-attr]
+        queries = ta.columns
+        c = contrast([(1.0, ta.to_numpy()), (-1.0, tb.reindex(columns=queries).fillna(0.0).to_numpy())])
+        return c.mean, c.p(), c.mde()
 
     out: list[dict[str, Any]] = []
     for keys, g in table.groupby([*LINE, "metric"]):
         line = dict(zip([*LINE, "metric"], keys))
-        ref = baseline(line["eval_dataset"], line["base"], line["metric"])
+        ref_key = (paths.NONE, line["eval_dataset"], paths.NONE, paths.NONE, line["base"], 0, line["metric"])
+        ref = means.get(ref_key)
         scales = sorted(g["scale"].unique())
         trained = [s for s in scales if s > 0]
         gains_q: dict[int, np.ndarray] = {}
@@ -114,18 +135,18 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                                    "ci95_low": lo, "ci95_high": hi}
             q = means[k]
             if s > 0:
-                gain, p, mde = test(_diff(q, ref))
+                gain, p, mde = test(k, ref_key)
                 row.update(gain=gain, p_value=p, mde=mde)
                 if ref is not None:
                     gains_q[s] = _diff(q, ref)  # type: ignore[assignment]
                 previous = [t for t in trained if t < s]
                 if previous:
-                    prev = means[(*(line[c] for c in LINE), previous[-1], line["metric"])]
-                    row["p_vs_previous_scale"] = test(_diff(q, prev))[1]
+                    row["p_vs_previous_scale"] = test(k, (*(line[c] for c in LINE), previous[-1], line["metric"]))[1]
                 if line["strategy"] != HUMAN:
-                    human = means.get((line["train_dataset"], line["eval_dataset"], paths.NONE, HUMAN, line["base"],
-                                       s, line["metric"]))
-                    hg, hp, hm = test(_diff(q, human))
+                    human_key = (line["train_dataset"], line["eval_dataset"], paths.NONE, HUMAN, line["base"], s,
+                                 line["metric"])
+                    human = means.get(human_key)
+                    hg, hp, hm = test(k, human_key)
                     row.update(gain_vs_human=hg, p_vs_human=hp, mde_vs_human=hm)
                     if human is not None and ref is not None:
                         row["human_gain"] = float(_diff(human, ref).mean())  # type: ignore[union-attr]
