@@ -160,7 +160,8 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
             boot = np.array([saturation(ordered, mat[:, i].mean(axis=1)) for i in idx])
             boot = boot[~np.isnan(boot)]
             low = high = float("nan")
-            if len(boot) >= BOOTSTRAPS // 2:  # an interval only when most resamples gain at all
+            # an interval only around a point (a line that gains) and when most resamples gain at all
+            if not np.isnan(point) and len(boot) >= BOOTSTRAPS // 2:
                 low, high = (float(x) for x in np.percentile(boot, [2.5, 97.5]))
             sat = (point, low, high)
         for row in out[-len(scales):]:
