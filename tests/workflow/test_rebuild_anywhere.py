@@ -70,6 +70,7 @@ def test_a_pool_regenerated_from_the_cache_after_a_filter_change_equals_one_buil
         "source": "llm", "rank_window": None, "max_score_ratio": None, "encoder": None, "prompt": "negative-q"}}
     params["study"]["strategies"] = ["neg"]
     params["llms"]["smollm2-135m"]["batch_size"] = 8
+    params["compute"]["threads"] = 2  # its own pools, compared with each other: one job at a time here
     warm = tmp_path / "warm"
     _generate(work, params, warm, tmp_path / "before")
     # a filter that rejects about half of the accepted queries (the median length), so the
