@@ -77,7 +77,7 @@ def main() -> None:
     else:
         parts = [plan(args, f"aggregate_metrics={i}/{args.batch}") for i in range(1, args.batch + 1)]
         figures = {"synthetic cells": parts[0]["synthetic cells"], "parts": args.batch,
-                   "jobs": sum(p["jobs"] for p in parts), "slowest part s": max(p["seconds"] for p in parts),
+                   "jobs summed over parts": sum(p["jobs"] for p in parts), "slowest part s": max(p["seconds"] for p in parts),
                    "total s": round(sum(p["seconds"] for p in parts), 1), "peak GB": max(p["peak GB"] for p in parts)}
     print("| " + " | ".join(figures) + " |")
     print("|" + "---|" * len(figures))
