@@ -190,6 +190,14 @@ def contrast(terms: Sequence[tuple[float, np.ndarray]]) -> Contrast:
     return Contrast(float(per_query.mean()), float(np.sqrt(var)), float(df), tuple(m.shape[0] for _, m in cells))
 
 
-__all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "Contrast", "benjamini_hochberg", "contrast", "holm",
+
+def contrast_of_tables(terms: Sequence[tuple[float, Any]]) -> Contrast:
+    """contrast() of cells given as seeds x queries DataFrames, aligned on the first cell's
+    queries (a query another cell lacks scores 0 there)."""
+    queries = terms[0][1].columns
+    return contrast([(c, m.reindex(columns=queries).fillna(0.0).to_numpy()) for c, m in terms])
+
+
+__all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "Contrast", "benjamini_hochberg", "contrast", "contrast_of_tables", "holm",
            "independent_bootstrap",
            "minimum_detectable_effect", "paired_bootstrap", "paired_randomization", "t_interval"]

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from studyrun import PROJECT_FILES, REPO_FILES, ROOT, dvc, git, make_repo, tiny_params
+from studyrun import REPO_FILES, ROOT, dvc, git, make_repo, tiny_params
 
 
 def study_key(mirror: Path) -> str:
     """What the tiny study's bytes depend on besides the installed packages: the workflow and
     the code (every file a clone holds), and the tiny params."""
     h = hashlib.sha256(yaml.safe_dump(tiny_params(mirror), sort_keys=True).encode())
-    for item in (*PROJECT_FILES, *REPO_FILES):
+    for item in REPO_FILES:  # the project's files and DVC's
         top = ROOT / item
         for p in sorted([top] if top.is_file() else top.rglob("*")):
             if p.is_file() and "__pycache__" not in p.parts:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from synthir.params import HUMAN
 from synthir.paths import NONE
-from synthir.stats import ALPHA, Contrast, contrast, holm
+from synthir.stats import ALPHA, Contrast, contrast_of_tables, holm
 
 METRIC = "ndcg_at_10"
 MIN_SEEDS = 3
@@ -117,12 +117,6 @@ class Cells:
         return self.seeds.get(tuple(key), 0)
 
 
-def _contrast(terms: list[tuple[float, pd.DataFrame]]) -> Contrast:
-    """synthir.stats.contrast on the first cell's queries (a query missing elsewhere scores 0)."""
-    queries = terms[0][1].columns
-    return contrast([(c, m.reindex(columns=queries).fillna(0.0).to_numpy()) for c, m in terms])
-
-
 NOT_DETECTABLE = "not detectable at this power"
 
 
@@ -149,7 +143,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
     def test(label: str, a: pd.DataFrame, b: pd.DataFrame, margin: float | None = None,
              on: tuple[str, tuple[str, ...]] = ("", ())) -> Test:
         """a - b, measured on training dataset and bases ``on``."""
-        return Test(label, _contrast([(1.0, a), (-1.0, b)]), margin, *on)
+        return Test(label, contrast_of_tables([(1.0, a), (-1.0, b)]), margin, *on)
 
     # -- the positive control: can the recipe move each base? ------------------------------
     control: dict[tuple[str, str], Test] = {}
@@ -197,7 +191,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
             # (top - prev) - share x (top - ref): the gain is estimated too, so it is a term
             share = 1 - SATURATION_SHARE
             s = Test(f"step x{int(scales[-2])} -> x{int(scales[-1])} minus {share:.0%} of the gain, {aug} on {base}",
-                     _contrast([(1.0 - share, top), (-1.0, prev), (share, ref)]), None, ds, (base,))
+                     contrast_of_tables([(1.0 - share, top), (-1.0, prev), (share, ref)]), None, ds, (base,))
             per_line.append((g, s))
             c.tests += [g, s]
 
@@ -287,7 +281,7 @@ def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.Dat
             if any(x is None for x in (w, t, wb, tb)):
                 continue
             c.tests.append(Test(f"gain on {weak} - gain on {tuned}, {aug} x{n}",
-                                _contrast([(1.0, w), (-1.0, wb), (-1.0, t), (1.0, tb)]),  # type: ignore[list-item]
+                                contrast_of_tables([(1.0, w), (-1.0, wb), (-1.0, t), (1.0, tb)]),  # type: ignore[list-item]
                                 None, ds, (weak, tuned)))
 
         def decide_weak(ts: list[Test]) -> tuple[str, str]:

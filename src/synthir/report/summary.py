@@ -44,7 +44,7 @@ from synthir import io, paths
 from synthir.evaluate import METRICS
 from synthir.params import HUMAN
 from synthir.report.scaling import KEYS
-from synthir.stats import (benjamini_hochberg, contrast, holm, minimum_detectable_effect,
+from synthir.stats import (benjamini_hochberg, contrast_of_tables, holm, minimum_detectable_effect,
                            paired_randomization, t_interval)
 
 LINE = ["train_dataset", "eval_dataset", "augmenter", "strategy", "base"]
@@ -115,8 +115,7 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         if len(ta.index) < 2 and len(tb.index) < 2:
             diff = _diff(means[a], means[b])
             return float(diff.mean()), paired_randomization(diff, rng), minimum_detectable_effect(diff)  # type: ignore[union-attr]
-        queries = ta.columns
-        c = contrast([(1.0, ta.to_numpy()), (-1.0, tb.reindex(columns=queries).fillna(0.0).to_numpy())])
+        c = contrast_of_tables([(1.0, ta), (-1.0, tb)])
         return c.mean, c.p(), c.mde()
 
     out: list[dict[str, Any]] = []
