@@ -16,13 +16,10 @@ names the file, line or key.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
-import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ from typing import Any
 from synthir import config as C
 from synthir import provenance
 from synthir.errors import UserError
+from synthir.plugins import load, module_of
 
 log = logging.getLogger("synthir")
 
@@ -47,7 +45,7 @@ class Job:
 
     @property
     def module(self) -> str:
-        return self.target.partition(":")[0]
+        return module_of(self.target)
 
 
 JOBS: dict[str, Job] = {
@@ -109,7 +107,7 @@ class Tool:
 
     @property
     def module(self) -> str:
-        return self.target.partition(":")[0]
+        return module_of(self.target)
 
 
 _REQ = {"required": True}
@@ -184,11 +182,6 @@ TOOLS: dict[str, Tool] = {
 }
 
 
-def _load(target: str) -> Callable[..., Any]:
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-
-
 def _flag(name: str) -> str:
     return "--" + name.rstrip("?").replace("_", "-")
 
@@ -230,7 +223,7 @@ def run_job(name: str, argv: list[str]) -> None:
     cfg = C.from_json(config_cls, args.config, f"{name} --config")
     recorded = json.loads(args.record)
     apply_numerics(cfg)
-    fn = _load(job.target)
+    fn = load(job.target)
     paths = {p.rstrip("?"): (Path(v) if (v := getattr(args, p.rstrip("?"))) is not None else None) for p in job.paths}
     artifact = fn(cfg, **paths, **({"record": recorded} if job.record else {}))
     provenance.write_sidecars(artifact, json.loads(args.config), recorded, started)
@@ -267,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             run_job(name, rest)
             return 0
         tool = TOOLS[name]
-        return int(_load(tool.target)(tool_parser(name, tool).parse_args(rest)) or 0)
+        return int(load(tool.target)(tool_parser(name, tool).parse_args(rest)) or 0)
     except (UserError, FileNotFoundError) as e:
         print(f"synthir {name}: error: {e}", file=sys.stderr)
         return 2

@@ -1,5 +1,11 @@
 """The generation engine: prompts -> cached LLM calls -> parsed, filtered pool shards.
 
+Both tasks generate through :func:`generate`: a strategy's requests, in fixed chunks, through
+the cache, each response parsed by the strategy, a chunk filter (the round-trip check), the
+follow-up calls, until a quota of accepted records is met or the requests (or the call budget)
+run out; :func:`write_pool` writes every response, accepted or rejected with its reason, in
+generation order, with each one's cost beside the shards.
+
 Requests are processed in fixed chunks of ``batch_size`` in a fixed order. A chunk with any
 cache miss is generated whole, so a run resumed after a kill forms exactly the batches of an
 uninterrupted run and produces the same bytes. Parsing and filtering run on the cached raw text,
@@ -14,19 +20,21 @@ and a pool rebuilt from the cache has exactly the bytes of the same pool built f
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from tqdm import tqdm
 
 from synthir import io
+from synthir.config import Compute, Decoding, GeneratorConfig
 from synthir.llm.base import Backend, Prompt
 from synthir.llm.cache import LLMCache, cache_key
-from synthir.config import Decoding
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +146,120 @@ def call_cached(
 def batch_digest(rendered: list[Any], seeds: list[int]) -> str:
     """Digest of a batch's composition: every request as the backend sends it, in order."""
     return io.sha256_json([[r, s] for r, s in zip(rendered, seeds)])
+
+
+@dataclass(frozen=True)
+class LLM:
+    """What a generation job calls: the backend, the cache it calls through, the decoding and
+    the fixed chunk size."""
+
+    backend: Backend
+    cache: LLMCache
+    decoding: Decoding
+    batch_size: int
+
+
+def open_llm(gen: GeneratorConfig, max_new_tokens: int | None, model_dir: Path | None, cache_dir: Path,
+             compute: Compute) -> LLM:
+    """The generator's backend on its prepared weights (``model_dir``, none for an HTTP
+    endpoint), calling through the cache in ``cache_dir``; a strategy's ``max_new_tokens``
+    overrides the generator's."""
+    from synthir.llm.registry import make_backend
+    from synthir.models import llm_weights
+
+    weights = llm_weights(model_dir, cache_dir) if model_dir is not None else None
+    decoding = gen.decoding if max_new_tokens is None else replace(gen.decoding, max_new_tokens=max_new_tokens)
+    return LLM(make_backend(gen, weights, compute), LLMCache(cache_dir / "llm"), decoding, gen.batch_size)
+
+
+class Parser(Protocol):
+    """The strategy's side of the loop (synthir.strategies.Strategy)."""
+
+    def parse(self, request: Request, raw: str) -> dict[str, Any]: ...
+
+    def rejected(self, request: Request) -> dict[str, Any]: ...
+
+
+class Quota(Protocol):
+    """When a pool has enough: told of every accepted record, asked after every chunk."""
+
+    def add(self, record: dict[str, Any]) -> None: ...
+
+    def met(self) -> bool: ...
+
+    def __str__(self) -> str: ...
+
+
+@dataclass
+class Generated:
+    """Every response of a run, in generation order, with what each cost."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # wall time per record, kept out of the shards
+    calls: CallStats = field(default_factory=CallStats)
+    follow_up_calls: CallStats = field(default_factory=CallStats)
+    exhausted: bool = False  # the requests, or the call budget, ran out before the quota was met
+
+
+def generate(requests: Iterable[Request], strategy: Parser, quota: Quota, llm: LLM, *, budget: int | None = None,
+             follow_ups: Sequence[FollowUp] = (), chunk_filter: Callable[[list[dict[str, Any]]], None] | None = None,
+             progress: str | None = None) -> Generated:
+    """Generate chunk by chunk until ``quota`` is met, or the requests (at most ``budget`` of
+    them) run out. Each chunk is parsed, the accepted records go through ``chunk_filter``, then
+    get their follow-up calls; the whole chunk is kept, past the quota too: those calls were
+    made, and training sets are prefixes of the pool, so they cost nothing downstream."""
+    pending = itertools.islice(requests, budget)
+    out = Generated()
+    bar = tqdm(total=budget, desc=progress, disable=progress is None, unit="prompt")
+    while not quota.met():
+        todo = list(itertools.islice(pending, llm.batch_size))
+        if not todo:
+            out.exhausted = True
+            break
+        chunk: list[tuple[Request, dict[str, Any], float]] = []
+        for request, entry, key in call_cached(todo, llm.backend, llm.cache, llm.decoding, llm.batch_size, out.calls):
+            rec: dict[str, Any] = {"n": len(out.records) + len(chunk), "source_id": request.source_id,
+                                   "raw": entry["text"], "cache_key": key, "prompt_tokens": entry["prompt_tokens"],
+                                   "completion_tokens": entry["completion_tokens"]}
+            try:
+                rec.update(strategy.parse(request, entry["text"]), status="ok")
+            except Rejected as r:
+                rec.update(strategy.rejected(request), status=r.reason)
+            chunk.append((request, rec, entry["seconds"]))
+        bar.update(len(chunk))
+        if chunk_filter is not None:
+            chunk_filter([rec for _, rec, _ in chunk if rec["status"] == "ok"])
+        for f in follow_ups:
+            ok = [(i, req, rec) for i, (req, rec, _) in enumerate(chunk) if rec["status"] == "ok"]
+            calls = call_cached([f.request(req, rec) for _, req, rec in ok], llm.backend, llm.cache, llm.decoding,
+                                llm.batch_size, out.follow_up_calls)
+            for (i, _, rec), (_, entry, key) in zip(ok, calls):
+                rec.setdefault("follow_ups", {})[f.name] = {
+                    "raw": entry["text"], "cache_key": key, "prompt_tokens": entry["prompt_tokens"],
+                    "completion_tokens": entry["completion_tokens"],
+                }
+                chunk[i] = (chunk[i][0], rec, chunk[i][2] + entry["seconds"])
+                try:
+                    f.apply(rec, entry["text"])
+                except Rejected as r:
+                    rec["status"] = r.reason
+                # a follow-up that keeps the example but drops its own output (an LLM negative
+                # that copies the query falls back to a random one) says why in <name>_status
+                if (reason := rec.get(f"{f.name}_status")) is not None:
+                    out.follow_up_calls.rejected[reason] += 1
+        for _, rec, secs in chunk:
+            out.records.append(rec)
+            out.seconds.append(secs)
+            if rec["status"] == "ok":
+                quota.add(rec)
+            else:
+                out.calls.rejected[rec["status"]] += 1
+        log.info("%d responses, accepted %s", len(out.records), quota)
+    bar.close()
+    return out
+
+
+def write_pool(run: Generated, out_dir: Path, shard_size: int) -> list[str]:
+    """Every record as shards, the cost of each beside them (synthir.io.COSTS); the shard names."""
+    costs = [{"n": i, "seconds": round(t, 4)} for i, t in enumerate(run.seconds)]
+    return io.write_shards(run.records, out_dir, shard_size, {io.COSTS: costs})

@@ -20,7 +20,6 @@ cache entries) train on the same queries and differ only by the negatives.
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import Any
 
 from synthir.config import NegativesConfig, SubsetConfig
 from synthir.io import Document, Run
+from synthir.plugins import load, module_of
 
 
 #: mined negative source -> its scorer ("module:function"), imported on use so that a subset
@@ -40,12 +40,12 @@ SOURCES = (*MINERS, "llm")
 
 
 def miner_module(source: str) -> str:
-    return MINERS[source].partition(":")[0]
+    return module_of(MINERS[source])
 
 
 def _miner(source: str) -> Callable[..., Run]:
-    module, _, name = MINERS[source].partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    miner: Callable[..., Run] = load(MINERS[source])
+    return miner
 
 
 def pick_negative(scores: dict[str, float], positive_id: str, cfg: NegativesConfig) -> tuple[str | None, int]:

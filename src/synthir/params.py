@@ -85,7 +85,9 @@ def own_reports_problem(base: dict[str, Any], merged: dict[str, Any], overlays: 
     (An overlay of other keys, a recipe or a location, changes the default study itself.)"""
     if not overlays or merged["study"]["reports"] != base["study"]["reports"]:
         return None
-    grid = (lambda p: {k: v for k, v in p["study"].items() if k != "reports"})
+    def grid(p: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in p["study"].items() if k != "reports"}
+
     if grid(merged) == grid(base):
         return None
     name = Path(overlays[-1]).stem
@@ -192,7 +194,7 @@ def _study_task(p: dict[str, Any]) -> str:
 def _task_problems(p: dict[str, Any], task: str) -> list[str]:
     """A study is of one task: retrieval (BEIR collections, encoders, retrieval strategies) or
     text classification (labelled sets, students, fewgen/synthesizrr, evaluated on themselves)."""
-    from synthir.strategies import strategy_task
+    from synthir.strategies import strategy_class, strategy_task
     from synthir.strategies.base import load_template
 
     out: list[str] = []
@@ -225,12 +227,13 @@ def _task_problems(p: dict[str, Any], task: str) -> list[str]:
                 if st is not None and strategy_task(st["kind"]) == "classification" and st["prompt"] not in template:
                     out.append(f"strategies.{alias}.prompt: prompts/{cls['prompts']}.json (the template of "
                                f"{name!r}) has no section {st['prompt']!r}")
-                if st is not None and st["kind"] == "synthesizrr" and cls["corpus"] is None:
-                    out.append(f"datasets.{name}.classification.corpus: {alias!r} (synthesizrr) retrieves from it; "
+                if st is not None and strategy_class(st["kind"]).retrieves and cls["corpus"] is None:
+                    out.append(f"datasets.{name}.classification.corpus: {alias!r} ({st['kind']}) retrieves from it; "
                                "it is null")
     for alias, st in p["strategies"].items():
-        if st["retriever"] != "bm25" and (st["kind"] != "synthesizrr" or st["retriever"] not in p["encoders"]):
-            why = "only synthesizrr retrieves densely" if st["kind"] != "synthesizrr" else "no such encoder"
+        dense = strategy_class(st["kind"]).retrieves_densely
+        if st["retriever"] != "bm25" and (not dense or st["retriever"] not in p["encoders"]):
+            why = "no such encoder" if dense else f"{st['kind']} retrieves with bm25 only"
             out.append(f"strategies.{alias}.retriever: {st['retriever']!r}: {why} (bm25, or an encoder alias)")
     for alias, m in p.get("students", {}).items():
         if m["encoder"] not in p["encoders"]:

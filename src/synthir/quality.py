@@ -24,7 +24,6 @@ datasets share both and never rewrite each other's). Definitions:
 
 from __future__ import annotations
 
-import random
 import re
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from synthir import io
-from synthir.config import Compute, Encoding, LeakageConfig, QualityConfig
+from synthir.config import Encoding, LeakageConfig, QualityConfig
 from synthir.provenance import Artifact
+from synthir.stats import self_bleu_each
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -48,13 +48,8 @@ def distinct_n(texts: list[str], n: int) -> float:
 
 
 def self_bleu(texts: list[str], sample: int, seed: int = 0) -> float:
-    from sacrebleu.metrics import BLEU
-
-    if len(texts) < 2:
-        return 0.0
-    picked = random.Random(seed).sample(texts, min(sample, len(texts)))
-    bleu = BLEU(effective_order=True)
-    return float(np.mean([bleu.sentence_score(h, picked[:i] + picked[i + 1 :]).score for i, h in enumerate(picked)]))
+    each = self_bleu_each(texts, sample, seed)
+    return float(np.mean(each)) if each else 0.0
 
 
 def dispersion(embeddings: np.ndarray) -> float:

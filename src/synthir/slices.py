@@ -21,6 +21,7 @@ from typing import Any
 
 from synthir import numerics
 from synthir.params import HUMAN
+from synthir.strategies import strategy_class
 from synthir.study import Cell, max_scale, training_of, uses_base_index
 
 Params = dict[str, Any]
@@ -119,8 +120,6 @@ def generator(p: Params, alias: str) -> dict[str, Any]:
 
 
 def generate_pool(p: Params, w: Wildcards, cells: list[Cell] | None = None) -> dict[str, Any]:
-    from synthir.strategies import strategy_class
-
     st = p["strategies"][w["strategy"]]
     kind = strategy_class(st["kind"])
     neg = st["negatives"]
@@ -182,7 +181,7 @@ def train_retriever(p: Params, w: Wildcards) -> dict[str, Any]:
     part of the alias: an equal-compute twin of a base gets its own model paths)."""
     base, strategy = w["base"], w["strategy"]
     t = training_of(p, base)
-    expansion = strategy != HUMAN and p["strategies"][strategy]["kind"] == "q2d"
+    expansion = strategy != HUMAN and strategy_class(p["strategies"][strategy]["kind"]).expands_queries
     enc = p["encoders"][base]
     return {"base": base, "seed": int(w["seed"]), **t, "bf16": t["bf16"] and _dtype(p, "bfloat16") == "bfloat16",
             "distill_weight": t["distill_weight"] if expansion else None,
@@ -233,7 +232,7 @@ def generate_examples(p: Params, w: Wildcards, cells: list[Cell] | None = None) 
     st = p["strategies"][w["strategy"]]
     ds = p["datasets"][w["dataset"]]
     strategy = {k: v for k, v in st.items() if k not in ("negatives", "human_fraction", "retriever")}
-    retrieves = st["kind"] == "synthesizrr"
+    retrieves = strategy_class(st["kind"]).retrieves
     dense = retrieves and st["retriever"] != "bm25"
     return {
         "dataset": w["dataset"],

@@ -1,5 +1,6 @@
 """The statistics synthir's reports rest on, in one place: intervals, paired tests, the minimum
-detectable effect and multiple-testing adjustments. Pure functions of arrays; the report
+detectable effect, multiple-testing adjustments, and the diversity statistic both tasks report
+(Self-BLEU). Pure functions of arrays; the report
 writers (synthir.report.summary, synthir.report.claims, synthir.classification.report) decide
 what is compared with what.
 
@@ -12,6 +13,7 @@ adjustment.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,3 +203,16 @@ def contrast_of_tables(terms: Sequence[tuple[float, Any]]) -> Contrast:
 __all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "Contrast", "benjamini_hochberg", "contrast", "contrast_of_tables", "holm",
            "independent_bootstrap",
            "minimum_detectable_effect", "paired_bootstrap", "paired_randomization", "t_interval"]
+
+
+def self_bleu_each(texts: Sequence[str], sample: int, seed: int = 0) -> list[float]:
+    """Self-BLEU (Zhu et al. 2018, arXiv 1802.01886) per text: sentence BLEU (sacrebleu, effective
+    order) of each text of a seeded sample against the rest of the sample; their mean is a set's
+    Self-BLEU (lower = more diverse). Empty below two texts (nothing to compare with)."""
+    from sacrebleu.metrics import BLEU
+
+    if len(texts) < 2:
+        return []
+    picked = random.Random(seed).sample(list(texts), min(sample, len(texts)))
+    bleu = BLEU(effective_order=True)
+    return [bleu.sentence_score(h, picked[:i] + picked[i + 1 :]).score for i, h in enumerate(picked)]

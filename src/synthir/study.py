@@ -21,6 +21,7 @@ from synthir import paths
 from synthir.config import ConfigError
 from synthir.params import HUMAN
 from synthir.paths import NONE
+from synthir.strategies import strategy_class
 
 
 @dataclass(frozen=True, order=True)
@@ -201,7 +202,7 @@ def classification_jobs(params: dict[str, Any]) -> list[Job]:
             if params["llms"][c.augmenter]["backend"] != "openai":
                 out.add(Job.of("prepare_llm", model=c.augmenter))
             st = params["strategies"][c.strategy]
-            if st["kind"] == "synthesizrr":
+            if strategy_class(st["kind"]).retrieves:  # from the task's content corpus
                 corpus = params["datasets"][c.dataset]["classification"]["corpus"]
                 out.add(Job.of("fetch_dataset", dataset=corpus))
                 if st["retriever"] != "bm25":

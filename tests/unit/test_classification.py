@@ -163,7 +163,7 @@ def test_planning_refuses_what_cannot_run():
                                                                         study__eval_datasets=["sst2", "scifact"])
     assert "'qgen' (qgen) generates retrieval data" in problems(study__strategies=["qgen"])
     assert "set it to the train_datasets" in problems(study__eval_datasets=["sst2"])
-    assert "only synthesizrr retrieves densely" in problems(strategies__qgen__retriever="minilm-l6")
+    assert "qgen retrieves with bm25 only" in problems(strategies__qgen__retriever="minilm-l6")
     assert "students.logreg-minilm.epochs: unused by a logreg student" in problems(
         **{"students__logreg-minilm__epochs": 3})
     assert "has no section 'nope'" in problems(strategies__synthesizrr__prompt="nope")
@@ -192,9 +192,9 @@ def test_the_gold_arm_nests_and_comes_from_the_labelled_split(tmp_path):
     io.write_json(d / "meta.json", {"kind": "dataset", "outputs": {}})
     small = sets.sample_gold(ExamplesSubsetConfig(2, "train", 0), d, tmp_path / "s.jsonl", tmp_path / "s.json")
     sets.sample_gold(ExamplesSubsetConfig(4, "train", 0), d, tmp_path / "l.jsonl", tmp_path / "l.json")
-    s, l = io.read_jsonl(tmp_path / "s.jsonl"), io.read_jsonl(tmp_path / "l.jsonl")
-    assert s == l[:2] and {r["label"] for r in s} == {"negative", "positive"}
-    assert small.facts["human_rows"] == 2 and all(r["origin"] == "gold" for r in l)
+    s, large = io.read_jsonl(tmp_path / "s.jsonl"), io.read_jsonl(tmp_path / "l.jsonl")
+    assert s == large[:2] and {r["label"] for r in s} == {"negative", "positive"}
+    assert small.facts["human_rows"] == 2 and all(r["origin"] == "gold" for r in large)
 
 
 # ------------------------------------------------------------------------ students, stats

@@ -26,22 +26,19 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from synthir import io
 from synthir.bm25 import BM25Index
 from synthir.classification.data import labels as read_labels
 from synthir.classification.data import read_examples
 from synthir.config import ExamplesConfig, StrategyConfig
-from synthir.engine import CallStats, Rejected, Request, call_cached
+from synthir.engine import Rejected, Request, generate, open_llm, write_pool
 from synthir.errors import PoolTooSmallError
-from synthir.io import COSTS, Document, Query, Run, write_shards
-from synthir.llm import make_backend
+from synthir.io import Document, Query, Run
 from synthir.llm.base import Message
-from synthir.llm.cache import LLMCache
-from synthir.models import llm_weights
 from synthir.provenance import Artifact
 from synthir.strategies.base import (
     Strategy, check_garbage, check_length, item_seed, load_template, longest_common_run, truncate_words, words,
@@ -69,7 +66,7 @@ def example_text(raw: str) -> str:
 class LabelledStrategy(Strategy):
     """What the two classification kinds share: the task's template, labels, gold seed split."""
 
-    task: ClassVar[str] = "classification"
+    task = "classification"
     generates_query = False
     allows_negatives = False
     allows_human_mix = False
@@ -99,6 +96,9 @@ class LabelledStrategy(Strategy):
         self.search = search
         self.seen: set[str] = set()
         self.banned: set[str] = set()
+
+    def rejected(self, request: Request) -> dict[str, Any]:
+        return {"label": request.payload["label"]}
 
     def user(self, label: str, **fields: str) -> Message:
         return Message("user", self.prompt["user"].format(label_text=self.label_text[label], **fields))
@@ -159,7 +159,8 @@ class SynthesizRR(LabelledStrategy):
     rewritten into an example of the seed's label."""
 
     uses_seed_queries = True
-    retrieves = True
+    retrieves = True  # from the task's content corpus (datasets.<name>.classification.corpus)
+    retrieves_densely = True
 
     @classmethod
     def config_problems(cls, st: dict[str, Any]) -> list[str]:
@@ -231,7 +232,7 @@ def bm25_search(index: BM25Index) -> Search:
     def search(queries: dict[str, str], k: int) -> Run:
         return index.search(queries, k)
 
-    search.name = "bm25"  # type: ignore[attr-defined]
+    search.name = "bm25"
     return search
 
 
@@ -250,14 +251,34 @@ def dense_search(cfg: ExamplesConfig, corpus: dict[str, Document], encoder_dir: 
 
     def search(queries: dict[str, str], k: int) -> Run:
         return search_index(encoder.model, doc_ids, emb, {q: Query(q, t) for q, t in queries.items()},
-                            cfg.dense.encoding, k)  # type: ignore[union-attr]
+                            cfg.dense.encoding, k)
 
-    search.name = f"dense {cfg.dense.encoder}"  # type: ignore[attr-defined]
+    search.name = f"dense {cfg.dense.encoder}"
     return search
 
 
 def per_label_quota(max_scale: int, n_labels: int) -> int:
     return math.ceil(max_scale / n_labels)
+
+
+class PerLabel:
+    """The quota of a classification pool: ``target`` accepted examples of every label."""
+
+    def __init__(self, labels: list[str], target: int) -> None:
+        self.labels, self.target = labels, target
+        self.accepted: Counter[str] = Counter()
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.accepted[record["label"]] += 1
+
+    def met(self) -> bool:
+        return min(self.accepted[lab] for lab in self.labels) >= self.target
+
+    def short(self) -> dict[str, int]:
+        return {lab: self.accepted[lab] for lab in self.labels if self.accepted[lab] < self.target}
+
+    def __str__(self) -> str:
+        return f"per label {dict(self.accepted)}"
 
 
 def build_examples(cfg: ExamplesConfig, dataset_dir: Path, corpus_dir: Path | None, model_dir: Path | None,
@@ -278,53 +299,29 @@ def build_examples(cfg: ExamplesConfig, dataset_dir: Path, corpus_dir: Path | No
             raise ValueError(f"strategies.{st.name}.retriever {cfg.dense.encoder}: the job needs --encoder-dir and --index-dir")
         search = dense_search(cfg, corpus, encoder_dir, index_dir)
     kind = strategy_class(st.kind)
-    strategy = kind(st, cfg.template, names, read_examples(dataset_dir, cfg.seed_split), corpus, search, st.seed)  # type: ignore[call-arg]
-    weights = llm_weights(model_dir, Path(record["cache_dir"])) if model_dir is not None else None
-    backend = make_backend(cfg.generator, weights, cfg.compute)
-    cache = LLMCache(Path(record["cache_dir"]) / "llm")
-    gen = cfg.generator
-    decoding = gen.decoding if st.max_new_tokens is None else replace(gen.decoding, max_new_tokens=st.max_new_tokens)
-    quota = per_label_quota(cfg.max_scale, len(names))
+    strategy = kind(st, cfg.template, names, read_examples(dataset_dir, cfg.seed_split), corpus, search, st.seed)
+    llm = open_llm(cfg.generator, st.max_new_tokens, model_dir, Path(record["cache_dir"]), cfg.compute)
+    quota = PerLabel(names, per_label_quota(cfg.max_scale, len(names)))
     budget = st.budget if st.budget is not None else DEFAULT_CALLS_PER_EXAMPLE * cfg.max_scale
-    stats = CallStats()
-    accepted: Counter[str] = Counter()
-    records: list[dict[str, Any]] = []
-    seconds: list[float] = []
     start = time.perf_counter()
-    requests = strategy.requests()
-    while min(accepted[lab] for lab in names) < quota and len(records) < budget:
-        chunk = [r for _, r in zip(range(min(gen.batch_size, budget - len(records))), requests)]
-        if not chunk:
-            break
-        for request, entry, key in call_cached(chunk, backend, cache, decoding, gen.batch_size, stats):
-            rec: dict[str, Any] = {"n": len(records), "source_id": request.source_id, "raw": entry["text"],
-                                   "cache_key": key, "prompt_tokens": entry["prompt_tokens"],
-                                   "completion_tokens": entry["completion_tokens"]}
-            try:
-                rec.update(strategy.parse(request, entry["text"]), status="ok")
-                accepted[rec["label"]] += 1
-            except Rejected as r:
-                rec.update(label=request.payload["label"], status=r.reason)
-                stats.rejected[r.reason] += 1
-            records.append(rec)
-            seconds.append(entry["seconds"])
-        log.info("%d responses, accepted per label %s", len(records), dict(accepted))
-    short = {lab: accepted[lab] for lab in names if accepted[lab] < quota}
+    run = generate(strategy.requests(), strategy, quota, llm, budget=budget,
+                   progress=f"generate {cfg.dataset}/{cfg.generator.alias}/{st.name}")
+    short = quota.short()
     if short:
         raise PoolTooSmallError(
-            f"{cfg.dataset}/{gen.alias}/{st.name}: labels {short} have fewer than {quota} accepted examples after "
-            f"{len(records)} responses (budget {budget}; rejected: {dict(stats.rejected.most_common())}); lower "
-            f"the largest scale, raise strategies.{st.name}.budget (or seed_queries / retrieve_k), or relax its filters")
-    shards = write_shards(records, out_dir, st.shard_size, {COSTS: [{"n": i, "seconds": round(t, 4)}
-                                                                   for i, t in enumerate(seconds)]})
+            f"{cfg.dataset}/{cfg.generator.alias}/{st.name}: labels {short} have fewer than {quota.target} accepted "
+            f"examples after {len(run.records)} responses (budget {budget}; rejected: "
+            f"{dict(run.calls.rejected.most_common())}); lower the largest scale, raise strategies.{st.name}.budget "
+            "(or seed_queries / retrieve_k), or relax its filters")
+    shards = write_pool(run, out_dir, st.shard_size)
     inputs = {"dataset": dataset_dir / "meta.json", **({"llm": model_dir / "meta.json"} if model_dir else {}),
               **({"corpus": corpus_dir / "meta.json"} if corpus_dir is not None else {}),
               **({"retriever": encoder_dir / "meta.json", "index": index_dir / "meta.json"}
                  if encoder_dir is not None and index_dir is not None else {})}
     return Artifact(
         kind="pool", meta=out_dir / "meta.json", inputs=inputs, outputs={name: out_dir / name for name in shards},
-        facts={"accepted": sum(accepted.values()), "accepted_per_label": dict(sorted(accepted.items())),
-               "responses": len(records), "calls": stats.deterministic(), "llm": backend.identity(),
-               "decoding": asdict(decoding), "strategy": strategy.provenance(), "shards": shards},
-        volatile={"generation_seconds": time.perf_counter() - start, **stats.volatile("calls")},
+        facts={"accepted": sum(quota.accepted.values()), "accepted_per_label": dict(sorted(quota.accepted.items())),
+               "responses": len(run.records), "calls": run.calls.deterministic(), "llm": llm.backend.identity(),
+               "decoding": asdict(llm.decoding), "strategy": strategy.provenance(), "shards": shards},
+        volatile={"generation_seconds": time.perf_counter() - start, **run.calls.volatile("calls")},
     )

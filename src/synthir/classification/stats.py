@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from synthir import io
+from synthir import io, stats
 from synthir.classification.data import labels as read_labels
 from synthir.classification.data import read_examples
 from synthir.classification.students import embed
@@ -55,15 +55,8 @@ def entity_entropy(per_text: list[list[str]]) -> dict[str, Any]:
 
 
 def self_bleu_each(texts: list[str], sample: int, seed: int = 0) -> list[float]:
-    """BLEU of each of a seeded sample of ``texts`` against the rest of the sample (the mean is
-    synthir.quality.self_bleu); per example, so the report can bootstrap it."""
-    from sacrebleu.metrics import BLEU
-
-    if len(texts) < 2:
-        return []
-    picked = random.Random(seed).sample(texts, min(sample, len(texts)))
-    bleu = BLEU(effective_order=True)
-    return [round(bleu.sentence_score(h, picked[:i] + picked[i + 1 :]).score, 4) for i, h in enumerate(picked)]
+    """synthir.stats.self_bleu_each rounded: per example, so the report can bootstrap it."""
+    return [round(b, 4) for b in stats.self_bleu_each(texts, sample, seed)]
 
 
 def mauve_score(gold: np.ndarray, synthetic: np.ndarray, buckets: int | None, seed: int = 25) -> float | None:

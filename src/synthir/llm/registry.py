@@ -6,11 +6,11 @@ module only (see synthir.closure).
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from synthir.config import Compute, GeneratorConfig
 from synthir.llm.base import Backend
+from synthir.plugins import load, module_of
 
 BACKENDS: dict[str, str] = {
     "transformers": "synthir.llm.hf:TransformersBackend",
@@ -20,9 +20,9 @@ BACKENDS: dict[str, str] = {
 
 
 def backend_module(name: str) -> str:
-    return BACKENDS[name].partition(":")[0]
+    return module_of(BACKENDS[name])
 
 
 def make_backend(cfg: GeneratorConfig, model_dir: Path | None, compute: Compute) -> Backend:
-    module, _, cls = BACKENDS[cfg.backend].partition(":")
-    return getattr(importlib.import_module(module), cls)(cfg, model_dir, compute)  # type: ignore[no-any-return]
+    backend: Backend = load(BACKENDS[cfg.backend])(cfg, model_dir, compute)
+    return backend

@@ -9,8 +9,7 @@ module, not every strategy's (see synthir.closure). Its keys equal the schema's
 
 from __future__ import annotations
 
-import importlib
-
+from synthir.plugins import load, module_of
 from synthir.strategies.base import Strategy, StrategyInputs
 
 STRATEGIES: dict[str, str] = {
@@ -27,17 +26,17 @@ STRATEGIES: dict[str, str] = {
 
 
 def strategy_module(kind: str) -> str:
-    return STRATEGIES[kind].partition(":")[0]
+    return module_of(STRATEGIES[kind])
 
 
 def strategy_task(kind: str) -> str:
     """The task a kind generates for: ``classification`` or ``retrieval``."""
-    return "classification" if STRATEGIES[kind].startswith("synthir.classification.") else "retrieval"
+    return strategy_class(kind).task
 
 
 def strategy_class(kind: str) -> type[Strategy]:
-    module, _, name = STRATEGIES[kind].partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    cls: type[Strategy] = load(STRATEGIES[kind])
+    return cls
 
 
 __all__ = ["STRATEGIES", "Strategy", "StrategyInputs", "strategy_class", "strategy_module", "strategy_task"]

@@ -31,7 +31,7 @@ class AnswerAug(Strategy):
         self.cfg = cfg
         self.inputs = inputs
         self.template, self.template_sha256 = load_template(cfg.prompt)
-        self.styles: list[str] = self.template["styles"]  # type: ignore[assignment]
+        self.styles: list[str] = self.template["styles"]
         self.seeds = seed_queries(inputs, cfg.seed_queries)
         self.seen: set[str] = set()
 

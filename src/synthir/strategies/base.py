@@ -72,10 +72,16 @@ class Strategy:
     and may list ``follow_ups`` (second calls per accepted record, see synthir.engine.FollowUp)
     that the engine runs before the configured ones."""
 
+    #: the task whose training data the kind writes (``retrieval`` or ``classification``)
+    task: ClassVar[str] = "retrieval"
     #: draws seed queries (and their passages) from the labelled split
     uses_seed_queries: ClassVar[bool] = False
     #: retrieves ``retrieve_k`` passages per seed with BM25 over the training corpus
     retrieves: ClassVar[bool] = False
+    #: may retrieve with an encoder alias (``retriever``) instead of BM25
+    retrieves_densely: ClassVar[bool] = False
+    #: records are query expansions, trained by distillation (SoftQE, ``training.distill_weight``)
+    expands_queries: ClassVar[bool] = False
     #: records carry a generated query, which the round-trip filter can check
     generates_query: ClassVar[bool] = True
     #: records have a single corpus passage as positive, so a hard negative can be added
@@ -142,6 +148,10 @@ class Strategy:
         """A training record from a raw response, or raise :class:`Rejected`."""
         raise NotImplementedError
 
+    def rejected(self, request: Request) -> dict[str, Any]:
+        """What a rejected response's record keeps of its request, beside its status."""
+        return {}
+
 
 def load_template(name: str) -> tuple[dict[str, str], str]:
     """The prompt template ``prompts/<name>.json`` and the sha256 of its bytes."""
@@ -205,7 +215,7 @@ MIN_PASSAGE_WORDS = 12
 class QueryChecks:
     """The checks every generated query goes through, with the set of queries seen so far."""
 
-    def __init__(self, cfg: StrategyConfig, corpus: dict[str, Document], banned: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, cfg: StrategyConfig, corpus: dict[str, Document], banned: set[str] = frozenset()) -> None:
         self.filters = cfg.filters
         self.corpus = corpus
         self.banned = {b.lower() for b in banned}  # exemplar queries: copies are rejected

@@ -22,6 +22,7 @@ class Q2D(Strategy):
     generates_query = False
     allows_negatives = False  # an expansion set cannot also carry a negative
     allows_human_mix = False  # human rows have no expansion
+    expands_queries = True
 
     def __init__(self, cfg: StrategyConfig, inputs: StrategyInputs) -> None:
         self.cfg = cfg
