@@ -123,7 +123,7 @@ def main() -> None:
     seconds, texts, tokens = batched(backend, prompts, dec, size)
     rows.append((f"synthir transformers (batch {size})", seconds, tokens, texts))
     seconds, texts, tokens = left_padded(backend, prompts, dec, size)
-    rows.append((f"  same batches, left padding only", seconds, tokens, texts))
+    rows.append(("  same batches, left padding only", seconds, tokens, texts))
     if a.openai_url:
         from synthir.llm.http import OpenAIBackend
 

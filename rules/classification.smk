@@ -11,16 +11,16 @@ rule fetch_labelled:
         meta=f"{RAW}/meta.json",
     log:
         log_for("fetch_labelled", RAW),
-    params:
-        cfg=job_config("fetch_labelled"),
-        record=job_record("fetch_labelled"),
-        out=lambda w, output: dataset_dir(output.meta),
     wildcard_constraints:
         dataset=_alternatives(CLASSIFICATION_DATASETS),
     conda:
         "../envs/synthir.yaml"
     resources:
         **RESOURCES["fetch_dataset"],
+    params:
+        cfg=job_config("fetch_labelled"),
+        record=job_record("fetch_labelled"),
+        out=lambda w, output: dataset_dir(output.meta),
     shell:
         "python -m synthir fetch-labelled --config {params.cfg:q} --record {params.record:q} "
         "--out-dir {params.out} --download-dir data/downloads 2> {log}"
@@ -39,6 +39,14 @@ rule generate_examples:
         log_for("generate_examples", POOL),
     benchmark:
         benchmark_for("generate_examples", POOL)
+    wildcard_constraints:
+        dataset=_alternatives(CLASSIFICATION_DATASETS),
+        strategy=_alternatives(CLASSIFICATION_STRATEGIES),
+    conda:
+        "../envs/synthir.yaml"
+    threads: BOOKED
+    resources:
+        **RESOURCES["generate_pool"],
     params:
         cfg=job_config("generate_examples"),
         record=job_record("generate_examples"),
@@ -48,14 +56,6 @@ rule generate_examples:
         dense=lambda w, input: (
             f"--encoder-dir {input.encoder} --index-dir {input.index}" if "index" in input.keys() else ""
         ),
-    threads: BOOKED
-    wildcard_constraints:
-        dataset=_alternatives(CLASSIFICATION_DATASETS),
-        strategy=_alternatives(CLASSIFICATION_STRATEGIES),
-    conda:
-        "../envs/synthir.yaml"
-    resources:
-        **RESOURCES["generate_pool"],
     shell:
         "python -m synthir generate-examples --config {params.cfg:q} --record {params.record:q} "
         "--dataset-dir {params.dataset} {params.corpus} {params.model} {params.dense} --out-dir {output.pool} 2> {log}"
@@ -71,9 +71,6 @@ rule subset_examples:
         meta=f"{SUBSET}/meta.json",
     log:
         log_for("subset_examples", SUBSET),
-    params:
-        cfg=job_config("subset_examples"),
-        dataset=lambda w, input: dataset_dir(input.dataset),
     wildcard_constraints:
         dataset=_alternatives(CLASSIFICATION_DATASETS),
         strategy=_alternatives(CLASSIFICATION_STRATEGIES),
@@ -81,6 +78,9 @@ rule subset_examples:
         "../envs/synthir.yaml"
     resources:
         **RESOURCES["sample_human"],
+    params:
+        cfg=job_config("subset_examples"),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     shell:
         "python -m synthir subset-examples --config {params.cfg:q} --pool-dir {input.pool} "
         "--dataset-dir {params.dataset} --out-path {output.train} --meta-path {output.meta} 2> {log}"
@@ -96,9 +96,6 @@ rule sample_gold:
         meta=f"{SUBSET}/meta.json",
     log:
         log_for("sample_gold", SUBSET),
-    params:
-        cfg=job_config("sample_gold"),
-        dataset=lambda w, input: dataset_dir(input.dataset),
     wildcard_constraints:
         dataset=_alternatives(CLASSIFICATION_DATASETS),
         augmenter=paths.NONE,
@@ -107,6 +104,9 @@ rule sample_gold:
         "../envs/synthir.yaml"
     resources:
         **RESOURCES["sample_human"],
+    params:
+        cfg=job_config("sample_gold"),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     shell:
         "python -m synthir sample-gold --config {params.cfg:q} --dataset-dir {params.dataset} "
         "--out-path {output.train} --meta-path {output.meta} 2> {log}"
@@ -122,16 +122,16 @@ rule class_stats:
         stats=f"{SUBSET}/stats.json",
     log:
         log_for("class_stats", SUBSET),
-    params:
-        cfg=job_config("class_stats"),
-        dataset=lambda w, input: dataset_dir(input.dataset),
-    threads: BOOKED
     wildcard_constraints:
         dataset=_alternatives(CLASSIFICATION_DATASETS),
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["set_stats"],
+    params:
+        cfg=job_config("class_stats"),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     shell:
         "python -m synthir class-stats --config {params.cfg:q} --train-path {input.train} "
         "--dataset-dir {params.dataset} --encoder-dir {input.encoder} --out {output.stats} 2> {log}"
@@ -149,17 +149,17 @@ rule train_student:
         log_for("train_student", MODEL),
     benchmark:
         benchmark_for("train_student", MODEL)
-    params:
-        cfg=job_config("train_student"),
-        dataset=lambda w, input: dataset_dir(input.dataset),
-    threads: BOOKED
     wildcard_constraints:
         dataset=_alternatives(CLASSIFICATION_DATASETS),
         base=_alternatives(STUDENTS),
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["train_retriever"],
+    params:
+        cfg=job_config("train_student"),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     shell:
         "python -m synthir train-student --config {params.cfg:q} --encoder-dir {input.encoder} "
         "--train-path {input.train} --dataset-dir {params.dataset} --out-dir {output.model} 2> {log}"
@@ -177,17 +177,17 @@ rule evaluate_student:
         meta=f"{RESULT}/meta.json",
     log:
         log_for("evaluate_student", RESULT),
-    params:
-        cfg=job_config("evaluate_student"),
-        dataset=lambda w, input: dataset_dir(input.dataset[0]),
-    threads: BOOKED
     wildcard_constraints:
         eval=_alternatives(CLASSIFICATION_DATASETS),
         base=_alternatives(STUDENTS),
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["evaluate_dense"],
+    params:
+        cfg=job_config("evaluate_student"),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     shell:
         "python -m synthir evaluate-student --config {params.cfg:q} --model-dir {input.model} "
         "--dataset-dir {params.dataset} --encoder-dir {input.encoder} --predictions-path {output.predictions} "
@@ -207,12 +207,12 @@ if study.study_task(config) == "classification":
             claims=f"{REPORTS}/claims.md",
         log:
             f"logs/classification_report/{REPORTS}.log",
-        params:
-            cfg=job_config("classification_report"),
         conda:
             "../envs/synthir.yaml"
         resources:
             **RESOURCES["summarise"],
+        params:
+            cfg=job_config("classification_report"),
         shell:
             "python -m synthir classification-report --config {params.cfg:q} --metrics {input.metrics} "
             "--stats {input.stats} --csv {output.csv} --diversity {output.diversity} --claims {output.claims} 2> {log}"

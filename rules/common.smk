@@ -71,11 +71,13 @@ def _alternatives(values):
 
 # Which rules make a file of a task: retrieval and classification share the path grammar, and
 # these keep their rules apart (wildcard constraints), so one DAG holds either study.
-from synthir.strategies import strategy_task
+from synthir.strategies import strategy_class, strategy_task
 
 CLASSIFICATION_DATASETS = [d for d in config["datasets"] if study.task_of(config, d) == "classification"]
 RETRIEVAL_DATASETS = [d for d in config["datasets"] if d not in CLASSIFICATION_DATASETS]
-CLASSIFICATION_STRATEGIES = [a for a, st in config["strategies"].items() if strategy_task(st["kind"]) == "classification"]
+CLASSIFICATION_STRATEGIES = [
+    a for a, st in config["strategies"].items() if strategy_task(st["kind"]) == "classification"
+]
 RETRIEVAL_STRATEGIES = [a for a in config["strategies"] if a not in CLASSIFICATION_STRATEGIES]
 STUDENTS = list(config.get("students", {}))
 
@@ -197,8 +199,14 @@ def get_retriever(wildcards):
 
 def get_base_index(wildcards):
     """The base's index of the eval corpus, when the model's passage tower is the base's."""
-    cell = study.Cell(wildcards.dataset, wildcards.augmenter, wildcards.strategy, int(wildcards.scale),
-                      wildcards.base, int(wildcards.seed))
+    cell = study.Cell(
+        wildcards.dataset,
+        wildcards.augmenter,
+        wildcards.strategy,
+        int(wildcards.scale),
+        wildcards.base,
+        int(wildcards.seed),
+    )
     if not study.uses_base_index(config, cell):
         return []
     return expand(rules.encode_corpus.output.index, corpus=wildcards.eval, base=wildcards.base)
@@ -224,7 +232,7 @@ def tracking_store():
 
 def get_content_corpus(wildcards):
     """SynthesizRR retrieves from the task's content corpus (a corpus-only data set)."""
-    if config["strategies"][wildcards.strategy]["kind"] != "synthesizrr":
+    if not strategy_class(config["strategies"][wildcards.strategy]["kind"]).retrieves:
         return []
     corpus = config["datasets"][wildcards.dataset]["classification"]["corpus"]
     return expand(rules.fetch_dataset.output.meta, dataset=corpus)
@@ -233,7 +241,7 @@ def get_content_corpus(wildcards):
 def get_examples_retriever(wildcards):
     """SynthesizRR with a dense retriever: the encoder and its index of the content corpus."""
     st = config["strategies"][wildcards.strategy]
-    if st["kind"] != "synthesizrr" or st["retriever"] == "bm25":
+    if not strategy_class(st["kind"]).retrieves or st["retriever"] == "bm25":
         return {}
     corpus = config["datasets"][wildcards.dataset]["classification"]["corpus"]
     return {

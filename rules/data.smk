@@ -12,17 +12,17 @@ rule fetch_dataset:
         meta=f"{RAW}/meta.json",
     log:
         log_for("fetch_dataset", RAW),
-    params:
-        cfg=job_config("fetch_dataset"),
-        # where the archive is found and what it must match: recorded, not identity
-        record=job_record("fetch_dataset"),
-        out=lambda w, output: dataset_dir(output.meta),
     wildcard_constraints:
         dataset=_alternatives(RETRIEVAL_DATASETS),
     conda:
         "../envs/synthir.yaml"
     resources:
         **RESOURCES["fetch_dataset"],
+    params:
+        cfg=job_config("fetch_dataset"),
+        # where the archive is found and what it must match: recorded, not identity
+        record=job_record("fetch_dataset"),
+        out=lambda w, output: dataset_dir(output.meta),
     shell:
         "python -m synthir fetch-dataset --config {params.cfg:q} --record {params.record:q} "
         "--out-dir {params.out} --download-dir data/downloads 2> {log}"

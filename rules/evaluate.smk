@@ -9,16 +9,16 @@ rule encode_corpus:
         log_for("encode_corpus", INDEX),
     benchmark:
         benchmark_for("encode_corpus", INDEX)
-    params:
-        cfg=job_config("encode_corpus"),
-        dataset=lambda w, input: dataset_dir(input.dataset[0]),
-    threads: BOOKED
     wildcard_constraints:
         base=_alternatives(config["encoders"]),
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["encode_corpus"],
+    params:
+        cfg=job_config("encode_corpus"),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     shell:
         "python -m synthir encode-corpus --config {params.cfg:q} --model-dir {input.model} "
         "--dataset-dir {params.dataset} --out-dir {output.index} 2> {log}"
@@ -38,17 +38,17 @@ rule evaluate_dense:
         log_for("evaluate_dense", RESULT),
     benchmark:
         benchmark_for("evaluate_dense", RESULT)
-    params:
-        cfg=job_config("evaluate_dense"),
-        dataset=lambda w, input: dataset_dir(input.dataset[0]),
-        index=lambda w, input: f"--index-dir {input.index}" if input.index else "",
-    threads: BOOKED
     wildcard_constraints:
         base=_alternatives(config["encoders"]),
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["evaluate_dense"],
+    params:
+        cfg=job_config("evaluate_dense"),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
+        index=lambda w, input: f"--index-dir {input.index}" if input.index else "",
     shell:
         "python -m synthir evaluate-dense --config {params.cfg:q} --model-dir {input.model} "
         "--dataset-dir {params.dataset} {params.index} --run-path {output.run} "
@@ -65,9 +65,6 @@ rule evaluate_bm25:
         meta=f"{RESULT}/meta.json",
     log:
         log_for("evaluate_bm25", RESULT),
-    params:
-        cfg=job_config("evaluate_bm25"),
-        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     wildcard_constraints:
         base="bm25",
         dataset=paths.NONE,
@@ -79,6 +76,9 @@ rule evaluate_bm25:
         "../envs/synthir.yaml"
     resources:
         **RESOURCES["evaluate_bm25"],
+    params:
+        cfg=job_config("evaluate_bm25"),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     shell:
         "python -m synthir evaluate-bm25 --config {params.cfg:q} --dataset-dir {params.dataset} "
         "--run-path {output.run} --metrics-path {output.metrics} 2> {log}"

@@ -10,16 +10,16 @@ rule prepare_llm:
         log_for("prepare_llm", PREPARED),
     benchmark:
         benchmark_for("prepare_llm", PREPARED)
-    params:
-        cfg=job_config("prepare_llm"),
-        record=job_record("prepare_llm"),
-    threads: BOOKED
     wildcard_constraints:
         model=_alternatives(config["llms"]) or "^$",
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["prepare_llm"],
+    params:
+        cfg=job_config("prepare_llm"),
+        record=job_record("prepare_llm"),
     shell:
         "python -m synthir prepare-llm --config {params.cfg:q} --record {params.record:q} "
         "--out-dir $(dirname {output.model}) 2> {log}"
@@ -33,17 +33,17 @@ rule prepare_encoder:
         model=directory(PREPARED),
     log:
         log_for("prepare_encoder", PREPARED),
-    params:
-        cfg=job_config("prepare_encoder"),
-        record=job_record("prepare_encoder"),
-        parent=lambda w, input: f"--parent {input.parent}" if input.parent else "",
-    threads: BOOKED
     wildcard_constraints:
         model=_alternatives(config["encoders"]),
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["prepare_encoder"],
+    params:
+        cfg=job_config("prepare_encoder"),
+        record=job_record("prepare_encoder"),
+        parent=lambda w, input: f"--parent {input.parent}" if input.parent else "",
     shell:
         "python -m synthir prepare-encoder --config {params.cfg:q} --record {params.record:q} "
         "--out-dir {output.model} {params.parent} 2> {log}"

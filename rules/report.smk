@@ -30,7 +30,6 @@ if study.study_task(config) == "retrieval":
             "--png {output.png} --timings {output.timings} --numerics {output.numerics} --dataset-metas {input.datasets} "
             "--datasets {output.datasets} 2> {log}"
 
-
     rule summarise:
         input:
             metrics=get_all_metrics,
@@ -42,13 +41,13 @@ if study.study_task(config) == "retrieval":
             claims=f"{REPORTS}/claims.md",
         log:
             f"logs/summarise/{REPORTS}.log",
-        params:
-            # which alias plays which role in the claims: sizes, kinds, negative sources
-            cfg=job_config("summarise"),
         conda:
             "../envs/synthir.yaml"
         resources:
             **RESOURCES["summarise"],
+        params:
+            # which alias plays which role in the claims: sizes, kinds, negative sources
+            cfg=job_config("summarise"),
         shell:
             "python -m synthir summarise --config {params.cfg:q} --metrics {input.metrics} --scaling {input.scaling} "
             "--csv {output.csv} --png {output.png} --claims {output.claims} 2> {log}"
@@ -65,11 +64,11 @@ rule track_runs:
         receipt=f"{REPORTS}/mlflow_runs.json",
     log:
         f"logs/track_runs/{REPORTS}.log",
-    params:
-        store=tracking_store(),
     conda:
         "../envs/synthir.yaml"
     resources:
         **RESOURCES["track_runs"],
+    params:
+        store=tracking_store(),
     shell:
         "python -m synthir track-runs --metrics {input.metrics} --receipt {output.receipt} 2> {log}"

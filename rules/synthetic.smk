@@ -9,20 +9,20 @@ rule generate_pool:
         log_for("generate_pool", POOL),
     benchmark:
         benchmark_for("generate_pool", POOL)
+    wildcard_constraints:
+        dataset=_alternatives(RETRIEVAL_DATASETS),
+        strategy=_alternatives(RETRIEVAL_STRATEGIES),
+    conda:
+        "../envs/synthir.yaml"
+    threads: BOOKED
+    resources:
+        **RESOURCES["generate_pool"],
     params:
         cfg=job_config("generate_pool"),
         # the LLM cache's location and the generator's licence: recorded, not identity
         record=job_record("generate_pool"),
         dataset=lambda w, input: dataset_dir(input.dataset),
         model=lambda w, input: f"--model-dir {dataset_dir(input.model[0])}" if input.model else "",
-    threads: BOOKED
-    wildcard_constraints:
-        dataset=_alternatives(RETRIEVAL_DATASETS),
-        strategy=_alternatives(RETRIEVAL_STRATEGIES),
-    conda:
-        "../envs/synthir.yaml"
-    resources:
-        **RESOURCES["generate_pool"],
     shell:
         "python -m synthir generate-pool --config {params.cfg:q} --record {params.record:q} "
         "--dataset-dir {params.dataset} {params.model} --out-dir {output.pool} 2> {log}"
@@ -40,6 +40,14 @@ rule subset_scale:
         meta=f"{SUBSET}/meta.json",
     log:
         log_for("subset_scale", SUBSET),
+    wildcard_constraints:
+        dataset=_alternatives(RETRIEVAL_DATASETS),
+        strategy=_alternatives(RETRIEVAL_STRATEGIES),
+    conda:
+        "../envs/synthir.yaml"
+    threads: BOOKED
+    resources:
+        **RESOURCES["subset_scale"],
     params:
         cfg=job_config("subset_scale"),
         dataset=lambda w, input: dataset_dir(input.dataset),
@@ -47,14 +55,6 @@ rule subset_scale:
             f"--encoder-dir {input.encoder} --index-dir {input.index}" if "index" in input.keys() else ""
         ),
         reranker=lambda w, input: f"--reranker-dir {input.reranker}" if input.reranker else "",
-    threads: BOOKED
-    wildcard_constraints:
-        dataset=_alternatives(RETRIEVAL_DATASETS),
-        strategy=_alternatives(RETRIEVAL_STRATEGIES),
-    conda:
-        "../envs/synthir.yaml"
-    resources:
-        **RESOURCES["subset_scale"],
     shell:
         "python -m synthir subset-scale --config {params.cfg:q} --pool-dir {input.pool} "
         "--dataset-dir {params.dataset} {params.dense} {params.reranker} --out-path {output.train} "
@@ -71,9 +71,6 @@ rule sample_human:
         meta=f"{SUBSET}/meta.json",
     log:
         log_for("sample_human", SUBSET),
-    params:
-        cfg=job_config("sample_human"),
-        dataset=lambda w, input: dataset_dir(input.dataset),
     wildcard_constraints:
         dataset=_alternatives(RETRIEVAL_DATASETS),
         augmenter=paths.NONE,
@@ -82,6 +79,9 @@ rule sample_human:
         "../envs/synthir.yaml"
     resources:
         **RESOURCES["sample_human"],
+    params:
+        cfg=job_config("sample_human"),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     shell:
         "python -m synthir sample-human --config {params.cfg:q} --dataset-dir {params.dataset} "
         "--out-path {output.train} --meta-path {output.meta} 2> {log}"
@@ -96,14 +96,14 @@ rule train_reranker:
         model=directory(RERANKER),
     log:
         log_for("train_reranker", RERANKER),
+    conda:
+        "../envs/synthir.yaml"
+    threads: BOOKED
+    resources:
+        **RESOURCES["train_reranker"],
     params:
         cfg=job_config("train_reranker"),
         dataset=lambda w, input: dataset_dir(input.dataset),
-    threads: BOOKED
-    conda:
-        "../envs/synthir.yaml"
-    resources:
-        **RESOURCES["train_reranker"],
     shell:
         "python -m synthir train-reranker --config {params.cfg:q} --encoder-dir {input.encoder} "
         "--dataset-dir {params.dataset} --out-dir {output.model} 2> {log}"
@@ -119,16 +119,16 @@ rule set_stats:
         stats=f"{SUBSET}/stats.json",
     log:
         log_for("set_stats", SUBSET),
-    params:
-        cfg=job_config("set_stats"),
-        dataset=lambda w, input: dataset_dir(input.dataset),
-    threads: BOOKED
     wildcard_constraints:
         dataset=_alternatives(RETRIEVAL_DATASETS),
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["set_stats"],
+    params:
+        cfg=job_config("set_stats"),
+        dataset=lambda w, input: dataset_dir(input.dataset),
     shell:
         "python -m synthir set-stats --config {params.cfg:q} --train-path {input.train} "
         "--dataset-dir {params.dataset} --encoder-dir {input.encoder} --out {output.stats} 2> {log}"
@@ -146,15 +146,15 @@ rule set_leakage:
         leakage=f"{LEAKAGE}/leakage.json",
     log:
         log_for("set_leakage", LEAKAGE),
-    params:
-        cfg=job_config("set_leakage"),
-        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     wildcard_constraints:
         dataset=_alternatives(RETRIEVAL_DATASETS),
     conda:
         "../envs/synthir.yaml"
     resources:
         **RESOURCES["set_leakage"],
+    params:
+        cfg=job_config("set_leakage"),
+        dataset=lambda w, input: dataset_dir(input.dataset[0]),
     shell:
         "python -m synthir set-leakage --config {params.cfg:q} --train-path {input.train} "
         "--eval-dir {params.dataset} --out {output.leakage} 2> {log}"

@@ -9,16 +9,16 @@ rule train_retriever:
         log_for("train_retriever", MODEL),
     benchmark:
         benchmark_for("train_retriever", MODEL)
-    params:
-        cfg=job_config("train_retriever"),
-    threads: BOOKED
     wildcard_constraints:
         scale=r"[1-9]\d*",
         base=_alternatives(config["encoders"]),
     conda:
         "../envs/synthir.yaml"
+    threads: BOOKED
     resources:
         **RESOURCES["train_retriever"],
+    params:
+        cfg=job_config("train_retriever"),
     shell:
         "python -m synthir train-retriever --config {params.cfg:q} --base-dir {input.base} "
         "--train-path {input.train} --out-dir {output.model} 2> {log}"

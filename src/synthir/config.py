@@ -34,7 +34,7 @@ def from_json(cls: type[T], data: dict[str, Any] | str, where: str = "config") -
             raise ConfigError(f"{where}: not valid JSON: {e}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a JSON object")
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = {f.name for f in dataclasses.fields(cls)}
     unknown, missing = set(data) - fields, fields - set(data)
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)} for {cls.__name__}")
@@ -47,11 +47,11 @@ def from_json(cls: type[T], data: dict[str, Any] | str, where: str = "config") -
         if typing.get_origin(sub) in (typing.Union, types.UnionType):  # `X | None`
             sub = next((a for a in typing.get_args(sub) if dataclasses.is_dataclass(a)), sub)
         if dataclasses.is_dataclass(sub) and isinstance(value, dict):
-            value = from_json(sub, value, f"{where}.{name}")  # type: ignore[arg-type]
+            value = from_json(sub, value, f"{where}.{name}")
         elif typing.get_origin(sub) is list and isinstance(value, list):  # `list[Dataclass]`
             (item,) = typing.get_args(sub)
             if dataclasses.is_dataclass(item):
-                value = [from_json(item, v, f"{where}.{name}.{i}") for i, v in enumerate(value)]  # type: ignore[arg-type]
+                value = [from_json(item, v, f"{where}.{name}.{i}") for i, v in enumerate(value)]
         kwargs[name] = value
     return cls(**kwargs)
 

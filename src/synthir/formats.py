@@ -156,8 +156,8 @@ def import_smart(docs: list[Path], queries: Path | None, qrels: Path | None) -> 
     out = Collection(docs=read_smart(docs, "documents"))
     if queries is not None:
         found = read_smart([queries], "queries")
-        out.queries = Records({k: " ".join(p for p in v if p) for k, v in found.items()})  # type: ignore[union-attr]
-        out.queries.duplicates = found.duplicates  # type: ignore[attr-defined]
+        out.queries = Records({k: " ".join(p for p in v if p) for k, v in found.items()})
+        out.queries.duplicates = found.duplicates
     if qrels is not None:
         out.qrels = read_judgment_lines(qrels, (0, 1, None))
     return out

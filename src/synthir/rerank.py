@@ -11,7 +11,6 @@ import random
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from synthir import io
 from synthir.bm25 import BM25Index

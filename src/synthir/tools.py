@@ -44,7 +44,9 @@ def import_collection(a: argparse.Namespace) -> None:
         raise io.DataFormatError(f"{out}: exists and is not empty; choose a new folder")
     staging = out.with_name(f".{out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    opt = (lambda v: Path(v) if v else None)
+    def opt(v: str | None) -> Path | None:
+        return Path(v) if v else None
+
     try:
         counts = convert(a.format, [Path(d) for d in a.docs], opt(a.queries), opt(a.qrels), staging, a.split,
                          a.topic_field)
@@ -201,7 +203,7 @@ def _committed_json(path: Path) -> dict[str, Any] | None:
     """``path`` as committed at HEAD (a rebuild may have rewritten the working copy), else as on disk."""
     r = subprocess.run(["git", "show", f"HEAD:{path.as_posix()}"], capture_output=True, text=True)
     if r.returncode == 0:
-        return json.loads(r.stdout)  # type: ignore[no-any-return]
+        return json.loads(r.stdout)
     return io.read_json(path) if path.is_file() else None
 
 

@@ -144,7 +144,7 @@ def _same_numerics_platform(root: Path, outputs: set[str]) -> None:
 
 def _meta(out: Path) -> dict[str, Any] | None:
     path = out / "meta.json" if out.is_dir() else out.with_name("meta.json")
-    return io.read_json(path) if path.is_file() else None  # type: ignore[no-any-return]
+    return io.read_json(path) if path.is_file() else None
 
 
 # ------------------------------------------------------------------------------- releases
@@ -263,7 +263,7 @@ def data_card(name: str, params: dict[str, Any], subsets: Sequence[Path], checks
         ]
     lines += [
         "## Get it", "",
-        "```sh", f"python -m synthir pull --release <this folder or its URL>", "```", "",
+        "```sh", "python -m synthir pull --release <this folder or its URL>", "```", "",
         "## Regenerate it", "",
         "```sh", "snakemake -j8 " + " ".join(f"{s}/meta.json" for s in subsets), "```", "",
         "## Checksums (md5, as DVC stores them; objects under files/md5/)", "",

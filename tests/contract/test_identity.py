@@ -53,7 +53,7 @@ def test_the_params_trigger_sees_each_jobs_identity_and_nothing_else(dag):
             continue
         identity = json.dumps(slices.identity(PARAMS, job["rule"], job["wildcards"]), sort_keys=True)
         assert job["trigger"] == [repr(identity)], job["rule"]
-        assert f"--config {{params.cfg:q}}" in job["shellcmd"], job["rule"]
+        assert "--config {params.cfg:q}" in job["shellcmd"], job["rule"]
 
 
 def _command(shellcmd: str) -> str:
@@ -65,7 +65,7 @@ def test_code_inputs_are_the_import_closure_of_the_command_run(dag):
         if not job["shellcmd"]:
             continue
         command = _command(job["shellcmd"])
-        entry = JOBS[command].module if command in JOBS else f"synthir.tools"
+        entry = JOBS[command].module if command in JOBS else "synthir.tools"
         plugins = []
         neg = PARAMS["strategies"].get(job["wildcards"].get("strategy"), {}).get("negatives")
         if job["rule"] == "subset_scale" and neg and neg["source"] != "llm":

@@ -64,8 +64,8 @@ def test_trec_run_round_trip_ranks_by_score_then_id(tmp_path):
     run = {"q1": {"b": 0.5, "a": 0.5, "c": 0.9}}
     io.write_trec_run(tmp_path / "run.trec", run, "t")
     lines = (tmp_path / "run.trec").read_text().splitlines()
-    assert [l.split()[2] for l in lines] == ["c", "a", "b"]
-    assert [l.split()[3] for l in lines] == ["1", "2", "3"]
+    assert [line.split()[2] for line in lines] == ["c", "a", "b"]
+    assert [line.split()[3] for line in lines] == ["1", "2", "3"]
     assert io.read_trec_run(tmp_path / "run.trec") == run
 
 

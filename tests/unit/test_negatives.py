@@ -1,8 +1,6 @@
 """Hard negatives: the rank window, the false-negative guard and its audit, the fallback, BM25
 and dense mining (the real packaged MiniLM), and LLM-written negatives' checks."""
 
-import numpy as np
-import pytest
 
 from synthir import io
 from synthir.config import BM25Settings, Compute, EncodeConfig, Encoding, NegativesConfig, SubsetConfig

@@ -51,7 +51,7 @@ def test_a_local_folder_and_its_zip_are_the_same_collection(tmp_path):
         for f in sorted(folder.rglob("*")):
             if f.is_file():
                 z.write(f, f"whatever-name/{f.relative_to(folder)}")
-    b = fetch(archive, tmp_path / "b" / "raw")
+    fetch(archive, tmp_path / "b" / "raw")
     for rel in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
         assert (tmp_path / "a/raw" / rel).read_bytes() == (tmp_path / "b/raw" / rel).read_bytes()
     assert a.recorded["found"] == {"kind": "path", "path": str(folder)}

@@ -114,7 +114,7 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         ta, tb = tables[a], tables[b]
         if len(ta.index) < 2 and len(tb.index) < 2:
             diff = _diff(means[a], means[b])
-            return float(diff.mean()), paired_randomization(diff, rng), minimum_detectable_effect(diff)  # type: ignore[union-attr]
+            return float(diff.mean()), paired_randomization(diff, rng), minimum_detectable_effect(diff)
         c = contrast_of_tables([(1.0, ta), (-1.0, tb)])
         return c.mean, c.p(), c.mde()
 
@@ -126,7 +126,7 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         scales = sorted(g["scale"].unique())
         trained = [s for s in scales if s > 0]
         gains_q: dict[int, np.ndarray] = {}
-        for i, s in enumerate(scales):
+        for s in scales:
             k = (*(line[c] for c in LINE), s, line["metric"])
             per_seed = seed_means.loc[k].to_numpy()
             lo, hi = t_interval(per_seed)
@@ -137,7 +137,7 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                 gain, p, mde = test(k, ref_key)
                 row.update(gain=gain, p_value=p, mde=mde)
                 if ref is not None:
-                    gains_q[s] = _diff(q, ref)  # type: ignore[assignment]
+                    gains_q[s] = _diff(q, ref)
                 previous = [t for t in trained if t < s]
                 if previous:
                     row["p_vs_previous_scale"] = test(k, (*(line[c] for c in LINE), previous[-1], line["metric"]))[1]
@@ -148,7 +148,7 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                     hg, hp, hm = test(k, human_key)
                     row.update(gain_vs_human=hg, p_vs_human=hp, mde_vs_human=hm)
                     if human is not None and ref is not None:
-                        row["human_gain"] = float(_diff(human, ref).mean())  # type: ignore[union-attr]
+                        row["human_gain"] = float(_diff(human, ref).mean())
             out.append(row)
         sat = (float("nan"),) * 3
         if len(gains_q) >= MIN_SCALES_FOR_SATURATION and line["base"] != "bm25":
