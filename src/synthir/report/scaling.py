@@ -145,13 +145,24 @@ def plot_scaling(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
             for (aug, strat), line in trained.groupby(["augmenter", "strategy"]):
                 line = pd.concat([zero, line]).sort_values("scale")
                 ax.plot(line["scale"], line[metric], marker="o", label=f"{aug} / {strat} / {base}")
-        ax.set_xscale("symlog", linthresh=max(1, int(sub.loc[sub["scale"] > 0, "scale"].min() or 1)))
-        ticks = sorted(sub["scale"].unique())
-        ax.set_xticks(ticks, [str(t) for t in ticks])
-        ax.set_title(f"eval: {ev}")
-        ax.set_xlabel("synthetic training examples")
-        ax.set_ylabel(metric.replace("_at_", "@"))
-        ax.grid(alpha=0.3)
+        scale_axis(ax, sub["scale"], f"eval: {ev}", "synthetic training examples", metric)
+    save_figure(fig, axes, out)
+
+
+def scale_axis(ax: Any, scales: pd.Series, title: str, xlabel: str, metric: str) -> None:
+    """A scale panel of scaling.png and summary.png: symmetric-log x with a tick per scale."""
+    ax.set_xscale("symlog", linthresh=max(1, int(scales[scales > 0].min() or 1)))
+    ticks = sorted(scales.unique())
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(metric.replace("_at_", "@"))
+    ax.grid(alpha=0.3)
+
+
+def save_figure(fig: Any, axes: Any, out: Path) -> None:
+    import matplotlib.pyplot as plt
+
     axes[0][-1].legend(fontsize=7, loc="best")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,7 @@ import pandas as pd
 from synthir import io, paths
 from synthir.evaluate import METRICS
 from synthir.params import HUMAN
-from synthir.report.scaling import KEYS
+from synthir.report.scaling import KEYS, save_figure, scale_axis
 from synthir.stats import (benjamini_hochberg, contrast_of_tables, holm, minimum_detectable_effect,
                            paired_randomization, t_interval)
 
@@ -203,18 +203,8 @@ def plot_summary(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
                 label = f"human labels / {base}" if strat == HUMAN else f"{aug} / {strat} / {base}"
                 (h,) = ax.plot(line["scale"], line["mean"], style, marker="o", label=label)
                 ax.fill_between(line["scale"], line["ci95_low"], line["ci95_high"], color=h.get_color(), alpha=0.2)
-        ax.set_xscale("symlog", linthresh=max(1, int(sub.loc[sub["scale"] > 0, "scale"].min() or 1)))
-        ticks = sorted(sub["scale"].unique())
-        ax.set_xticks(ticks, [str(t) for t in ticks])
-        ax.set_title(f"eval: {ev} (band: 95% CI over seeds)")
-        ax.set_xlabel("training examples")
-        ax.set_ylabel(metric.replace("_at_", "@"))
-        ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+        scale_axis(ax, sub["scale"], f"eval: {ev} (band: 95% CI over seeds)", "training examples", metric)
+    save_figure(fig, axes, out)
 
 
 __all__ = ["METRICS", "per_query_table", "plot_summary", "summarise"]

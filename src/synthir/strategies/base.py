@@ -15,6 +15,7 @@ from synthir.config import StrategyConfig
 from synthir.bm25 import BM25Index
 from synthir.engine import Rejected, Request
 from synthir.io import Document, Qrels, Query
+from synthir.llm.base import Message
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ def seed_pairs(inputs: StrategyInputs, limit: int | None) -> list[tuple[str, str
 def seed_queries(inputs: StrategyInputs, limit: int | None) -> list[str]:
     """Seed query ids in seeded order, each once."""
     return list(dict.fromkeys(q for q, _ in seed_pairs(inputs, limit)))
+
+
+def seed_query_requests(template: dict[str, str], seeds: list[tuple[str, str]], inputs: StrategyInputs) -> Iterator[Request]:
+    """One request per (seed query, its passage) pair: the template's system turn, then its user
+    turn with the seed query's text; the pair travels as ``seed_query_id`` and ``positive_id``."""
+    system = Message("system", template["system"])
+    for n, (qid, did) in enumerate(seeds):
+        user = Message("user", template["user"].format(query=inputs.queries[qid].text))
+        yield Request(qid, (system, user), item_seed(inputs.seed, n), {"positive_id": did, "seed_query_id": qid})
 
 
 def truncate_words(text: str, n: int) -> str:

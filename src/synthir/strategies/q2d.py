@@ -10,9 +10,8 @@ from typing import Any
 
 from synthir.config import StrategyConfig
 from synthir.engine import Rejected, Request
-from synthir.llm.base import Message
 from synthir.strategies.base import (
-    MIN_PASSAGE_WORDS, Strategy, StrategyInputs, check_garbage, check_length, item_seed, load_template,
+    MIN_PASSAGE_WORDS, Strategy, StrategyInputs, seed_query_requests, check_garbage, check_length, load_template,
     passage_text, seed_pairs, words,
 )
 
@@ -40,11 +39,7 @@ class Q2D(Strategy):
                 "seed_order_seed": self.inputs.seed}
 
     def requests(self) -> Iterator[Request]:
-        system = Message("system", self.template["system"])
-        for n, (qid, did) in enumerate(self.seeds):
-            user = Message("user", self.template["user"].format(query=self.inputs.queries[qid].text))
-            yield Request(qid, (system, user), item_seed(self.inputs.seed, n),
-                          {"positive_id": did, "seed_query_id": qid})
+        return seed_query_requests(self.template, self.seeds, self.inputs)
 
     def parse(self, request: Request, raw: str) -> dict[str, Any]:
         expansion = passage_text(raw)

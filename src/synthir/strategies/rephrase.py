@@ -13,9 +13,8 @@ from typing import Any
 
 from synthir.config import StrategyConfig
 from synthir.engine import Rejected, Request
-from synthir.llm.base import Message
 from synthir.strategies.base import (
-    QueryChecks, Strategy, StrategyInputs, item_seed, load_template, seed_pairs, words,
+    QueryChecks, Strategy, StrategyInputs, seed_query_requests, load_template, seed_pairs, words,
 )
 
 
@@ -36,11 +35,7 @@ class Rephrase(Strategy):
                 "seed_order_seed": self.inputs.seed}
 
     def requests(self) -> Iterator[Request]:
-        system = Message("system", self.template["system"])
-        for n, (qid, did) in enumerate(self.seeds):
-            user = Message("user", self.template["user"].format(query=self.inputs.queries[qid].text))
-            yield Request(qid, (system, user), item_seed(self.inputs.seed, n),
-                          {"positive_id": did, "seed_query_id": qid})
+        return seed_query_requests(self.template, self.seeds, self.inputs)
 
     def parse(self, request: Request, raw: str) -> dict[str, Any]:
         seed = self.inputs.queries[request.payload["seed_query_id"]].text

@@ -36,6 +36,8 @@ from synthir.report.claims import budget, dagr, negatives, softqe, synthesizrr, 
 from synthir.report.claims.core import METRIC, MIN_SEEDS, MARGIN, NOT_DETECTABLE, Claim, Study, Test
 from synthir.stats import ALPHA, holm
 
+__all__ = ["PAPERS", "Claim", "Study", "Test", "write_claims"]
+
 #: Each paper's module, in the order its claims appear in claims.md.
 PAPERS = (dagr, negatives, utility, synthesizrr, budget, softqe)
 CAVEAT = ("Caveat: CPU-sized models (SmolLM2-135M / Qwen2.5-0.5B augmenters, MiniLM-L6 and SPLADE-tiny students), "
