@@ -16,7 +16,7 @@ rule fetch_labelled:
     conda:
         "../envs/synthir.yaml"
     resources:
-        **RESOURCES["fetch_dataset"],
+        **RESOURCES["fetch_labelled"],
     params:
         cfg=job_config("fetch_labelled"),
         record=job_record("fetch_labelled"),
@@ -46,7 +46,7 @@ rule generate_examples:
         "../envs/synthir.yaml"
     threads: BOOKED
     resources:
-        **RESOURCES["generate_pool"],
+        **RESOURCES["generate_examples"],
     params:
         cfg=job_config("generate_examples"),
         record=job_record("generate_examples"),
@@ -77,7 +77,7 @@ rule subset_examples:
     conda:
         "../envs/synthir.yaml"
     resources:
-        **RESOURCES["sample_human"],
+        **RESOURCES["subset_examples"],
     params:
         cfg=job_config("subset_examples"),
         dataset=lambda w, input: dataset_dir(input.dataset),
@@ -103,7 +103,7 @@ rule sample_gold:
     conda:
         "../envs/synthir.yaml"
     resources:
-        **RESOURCES["sample_human"],
+        **RESOURCES["sample_gold"],
     params:
         cfg=job_config("sample_gold"),
         dataset=lambda w, input: dataset_dir(input.dataset),
@@ -128,7 +128,7 @@ rule class_stats:
         "../envs/synthir.yaml"
     threads: BOOKED
     resources:
-        **RESOURCES["set_stats"],
+        **RESOURCES["class_stats"],
     params:
         cfg=job_config("class_stats"),
         dataset=lambda w, input: dataset_dir(input.dataset),
@@ -156,7 +156,7 @@ rule train_student:
         "../envs/synthir.yaml"
     threads: BOOKED
     resources:
-        **RESOURCES["train_retriever"],
+        **RESOURCES["train_student"],
     params:
         cfg=job_config("train_student"),
         dataset=lambda w, input: dataset_dir(input.dataset),
@@ -184,7 +184,7 @@ rule evaluate_student:
         "../envs/synthir.yaml"
     threads: BOOKED
     resources:
-        **RESOURCES["evaluate_dense"],
+        **RESOURCES["evaluate_student"],
     params:
         cfg=job_config("evaluate_student"),
         dataset=lambda w, input: dataset_dir(input.dataset[0]),
@@ -210,7 +210,7 @@ if study.study_task(config) == "classification":
         conda:
             "../envs/synthir.yaml"
         resources:
-            **RESOURCES["summarise"],
+            **RESOURCES["classification_report"],
         params:
             cfg=job_config("classification_report"),
         shell:

@@ -35,30 +35,11 @@ _CORES = workflow._cores
 BOOKED = max(1, _CORES // _FIT) if _CORES else THREADS
 
 
-# What each job asks a scheduler for (profiles/slurm requests it; profiles/local caps the sum):
-# memory in MB and runtime in minutes, sized at 2-4x the default study's peaks on CPU
-# (logs/*/*.benchmark.tsv: training 1.9 GB and 8 min, encoding 0.8 GB and 3 min); raise them for
-# bigger models with a profile's set-resources, not here. A job that runs a model asks for one
-# GPU when compute.device is cuda. Scheduling only: none of this changes what a job computes.
-_GPU = {"gpu": 1} if config["compute"]["device"] == "cuda" else {}
-RESOURCES = {
-    "fetch_dataset": dict(mem_mb=2000, runtime=30),
-    "prepare_llm": dict(mem_mb=4000, runtime=60),
-    "prepare_encoder": dict(mem_mb=2000, runtime=30),
-    "generate_pool": dict(mem_mb=4000, runtime=240, **_GPU),
-    "subset_scale": dict(mem_mb=4000, runtime=60, **_GPU),  # dense / ce mining run a model
-    "sample_human": dict(mem_mb=1000, runtime=10),
-    "train_reranker": dict(mem_mb=4000, runtime=120, **_GPU),
-    "set_stats": dict(mem_mb=2000, runtime=30, **_GPU),
-    "set_leakage": dict(mem_mb=1000, runtime=10),
-    "train_retriever": dict(mem_mb=6000, runtime=120, **_GPU),
-    "encode_corpus": dict(mem_mb=3000, runtime=60, **_GPU),
-    "evaluate_dense": dict(mem_mb=3000, runtime=60, **_GPU),
-    "evaluate_bm25": dict(mem_mb=2000, runtime=20),
-    "aggregate_metrics": dict(mem_mb=2000, runtime=20),
-    "summarise": dict(mem_mb=2000, runtime=30),
-    "track_runs": dict(mem_mb=2000, runtime=30),
-}
+# What each job asks a scheduler for (profiles/slurm requests it; profiles/local caps the sum),
+# from synthir.study.KINDS: memory in MB and runtime in minutes, sized at 2-4x the default
+# study's peaks on CPU (logs/*/*.benchmark.tsv: training 1.9 GB and 8 min, encoding 0.8 GB and
+# 3 min); raise them for bigger models with a profile's set-resources. Scheduling only.
+RESOURCES = {rule: kind.resources(config["compute"]["device"] == "cuda") for rule, kind in study.KINDS.items()}
 
 
 def _alternatives(values):
@@ -270,16 +251,20 @@ def _job_paths(*rules_):
     return sorted(study.job_path(j) for j in JOBS_OF_STUDY if j.rule in rules_)
 
 
+def _stage_paths(stage):
+    return sorted(study.job_path(j) for j in JOBS_OF_STUDY if study.KINDS[j.rule].stage == stage)
+
+
 def get_all_data(wildcards):
-    return _job_paths(*study.STAGES["data"])
+    return _stage_paths("data")
 
 
 def get_all_synthetic(wildcards):
-    return _job_paths(*study.STAGES["synthetic"])
+    return _stage_paths("synthetic")
 
 
 def get_all_models(wildcards):
-    return _job_paths(*study.STAGES["models"])
+    return _stage_paths("models")
 
 
 def get_all_metrics(wildcards):

@@ -22,12 +22,12 @@ from typing import Any
 import yaml
 
 from synthir import slices
-from synthir.study import STAGES, Job, jobs, report_files, stage_outputs, study_task
+from synthir.study import KINDS, STAGES, Job, jobs, report_files, stage_outputs, study_task
 
 #: Workflow code every stage depends on: any change hands the family to Snakemake, which
 #: reruns only the jobs whose declared code inputs changed.
 CODE = ("Snakefile", "rules", "src/synthir")
-FAMILIES = ("data", "synthetic", "models", "results", "reports")
+FAMILIES = (*STAGES, "reports")
 Key = tuple[str, ...]
 
 
@@ -161,7 +161,7 @@ def affected_jobs(params: dict[str, Any], key: Key, base: dict[Job, Any] | None 
 
 
 def stage_of(job: Job) -> str:
-    return next((stage for stage, rules in STAGES.items() if job.rule in rules), "reports")
+    return KINDS[job.rule].stage
 
 
 def stage_params(params: dict[str, Any]) -> dict[str, list[str]]:

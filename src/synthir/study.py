@@ -141,31 +141,55 @@ class Job:
         return dict(self.wildcards)
 
 
-#: Rule -> the artifact family (synthir.paths.LAYOUT) whose directory it writes, and the output
-#: that stands for the job (a file in it, or None: the directory itself is the output).
-RULE_OUTPUTS: dict[str, tuple[str, str | None]] = {
-    "fetch_dataset": ("raw", "meta.json"),
-    "prepare_llm": ("prepared", "meta.json"),
-    "prepare_encoder": ("prepared", None),
-    "generate_pool": ("pool", "pool"),
-    "subset_scale": ("subset", "train.jsonl"),
-    "sample_human": ("subset", "train.jsonl"),
-    "set_stats": ("subset", "stats.json"),
-    "set_leakage": ("leakage", "leakage.json"),
-    "train_reranker": ("reranker", None),
-    "train_retriever": ("model", None),
-    "encode_corpus": ("index", None),
-    "evaluate_dense": ("result", "metrics.json"),
-    "evaluate_bm25": ("result", "metrics.json"),
+@dataclass(frozen=True)
+class JobKind:
+    """How the workflow plans, versions and schedules one rule's jobs: the one place for these
+    facts (Snakemake's resources, dvc.yaml's stages and outputs, the study's targets read them).
+    What a job computes is declared elsewhere on purpose: its command, function and paths in
+    synthir.cli.JOBS and its identity in synthir.slices (a function named after the rule), which
+    are its code inputs (synthir.closure); none of this is, so a memory figure changed here
+    reruns nothing."""
+
+    family: str | None  # artifact family (synthir.paths.LAYOUT) of its directory; None: a study report
+    output: str | None  # the output that stands for the job: a file in that directory, or None: itself
+    stage: str  # the DVC stage (dvc.yaml) that versions its outputs
+    mem_mb: int  # what a scheduler is asked for (profiles/), sized at 2-4x the default study's peaks
+    runtime: int  # minutes
+    gpu: bool = False  # runs a model: asks for one GPU when compute.device is cuda
+
+    def resources(self, cuda: bool) -> dict[str, int]:
+        return {"mem_mb": self.mem_mb, "runtime": self.runtime, **({"gpu": 1} if cuda and self.gpu else {})}
+
+
+KINDS: dict[str, JobKind] = {
+    "fetch_dataset": JobKind("raw", "meta.json", "data", 2000, 30),
+    "prepare_llm": JobKind("prepared", "meta.json", "data", 4000, 60),
+    "prepare_encoder": JobKind("prepared", None, "data", 2000, 30),
+    "generate_pool": JobKind("pool", "pool", "synthetic", 4000, 240, gpu=True),
+    "subset_scale": JobKind("subset", "train.jsonl", "synthetic", 4000, 60, gpu=True),  # dense / ce mining
+    "sample_human": JobKind("subset", "train.jsonl", "synthetic", 1000, 10),
+    "set_stats": JobKind("subset", "stats.json", "synthetic", 2000, 30, gpu=True),
+    "train_reranker": JobKind("reranker", None, "synthetic", 4000, 120, gpu=True),
+    "set_leakage": JobKind("leakage", "leakage.json", "results", 1000, 10),
+    "train_retriever": JobKind("model", None, "models", 6000, 120, gpu=True),
+    "encode_corpus": JobKind("index", None, "results", 3000, 60, gpu=True),
+    "evaluate_dense": JobKind("result", "metrics.json", "results", 3000, 60, gpu=True),
+    "evaluate_bm25": JobKind("result", "metrics.json", "results", 2000, 20),
+    "aggregate_metrics": JobKind(None, None, "reports", 2000, 20),
+    "summarise": JobKind(None, None, "reports", 2000, 30),
+    "track_runs": JobKind(None, None, "reports", 2000, 30),
     # text classification (synthir.classification)
-    "fetch_labelled": ("raw", "meta.json"),
-    "generate_examples": ("pool", "pool"),
-    "subset_examples": ("subset", "train.jsonl"),
-    "sample_gold": ("subset", "train.jsonl"),
-    "class_stats": ("subset", "stats.json"),
-    "train_student": ("model", None),
-    "evaluate_student": ("result", "metrics.json"),
+    "fetch_labelled": JobKind("raw", "meta.json", "data", 2000, 30),
+    "generate_examples": JobKind("pool", "pool", "synthetic", 4000, 240, gpu=True),
+    "subset_examples": JobKind("subset", "train.jsonl", "synthetic", 1000, 10),
+    "sample_gold": JobKind("subset", "train.jsonl", "synthetic", 1000, 10),
+    "class_stats": JobKind("subset", "stats.json", "synthetic", 2000, 30, gpu=True),
+    "train_student": JobKind("model", None, "models", 6000, 120, gpu=True),
+    "evaluate_student": JobKind("result", "metrics.json", "results", 3000, 60, gpu=True),
+    "classification_report": JobKind(None, None, "reports", 2000, 30),
 }
+#: The DVC stages of artifacts, in dependency order (the reports stage comes last).
+STAGES = ("data", "synthetic", "models", "results")
 #: Rules with one job per study, writing into ``study.reports``.
 REPORT_RULES = ("aggregate_metrics", "summarise", "track_runs")
 
@@ -273,19 +297,10 @@ def jobs(params: dict[str, Any]) -> list[Job]:
 
 def job_path(job: Job) -> str:
     """The output that stands for ``job`` (a Snakemake target; the report rules have none)."""
-    family, name = RULE_OUTPUTS[job.rule]
-    root = paths.family_dir(family, **job.wc)
-    return f"{root}/{name}" if name else root
-
-
-#: DVC stage (artifact family of dvc.yaml) -> the rules whose outputs it versions.
-STAGES: dict[str, tuple[str, ...]] = {
-    "data": ("fetch_dataset", "prepare_llm", "prepare_encoder", "fetch_labelled"),
-    "synthetic": ("generate_pool", "subset_scale", "sample_human", "set_stats", "train_reranker",
-                  "generate_examples", "subset_examples", "sample_gold", "class_stats"),
-    "models": ("train_retriever", "train_student"),
-    "results": ("encode_corpus", "evaluate_dense", "evaluate_bm25", "set_leakage", "evaluate_student"),
-}
+    kind = KINDS[job.rule]
+    assert kind.family is not None, f"{job.rule}: a report rule has no artifact directory"
+    root = paths.family_dir(kind.family, **job.wc)
+    return f"{root}/{kind.output}" if kind.output else root
 
 
 def stage_outputs(params: dict[str, Any], stage: str) -> list[str]:
@@ -293,11 +308,11 @@ def stage_outputs(params: dict[str, Any], stage: str) -> list[str]:
     its sidecar and its statistics; a result directory the run, metrics and sidecar)."""
     out = set()
     for job in jobs(params):
-        if job.rule not in STAGES[stage]:
+        kind = KINDS[job.rule]
+        if kind.stage != stage or kind.family is None:
             continue
-        family, name = RULE_OUTPUTS[job.rule]
-        root = paths.family_dir(family, **job.wc)
-        out.add(f"{root}/{name}" if family in ("pool", "leakage") else root)
+        root = paths.family_dir(kind.family, **job.wc)
+        out.add(f"{root}/{kind.output}" if kind.family in ("pool", "leakage") else root)
     return sorted(out)
 
 
