@@ -217,7 +217,9 @@ class EncoderConfig:
 class Filters:
     min_words: int
     max_words: int
-    max_copy_overlap: float
+    max_copy_overlap: float  # a query sharing this share of its words in one run with its passage copies it
+    # the same for prompts without exemplars (n_examples 0), which copy more (null: max_copy_overlap)
+    zero_shot_copy_overlap: float | None
     round_trip_top_k: int | None  # the query must retrieve its passage in BM25's top k (null: off)
     judge: str | None  # prompt of an LLM yes/no judge of each accepted pair (null: off)
 

@@ -30,7 +30,7 @@ def make(kind, collection, **overrides):
     cfg = StrategyConfig(name=kind, kind=kind, prompt=kind, seed=0, n_examples=0, passage_words=5,
                          seed_queries=None, budget=None, retrieve_k=0, pseudo_answer=None,
                          max_new_tokens=None, shard_size=10, llm_negative=None,
-                         filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8, round_trip_top_k=None,
+                         filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8, zero_shot_copy_overlap=0.6, round_trip_top_k=None,
                                          judge=None))
     return strategy_class(kind)(dataclasses.replace(cfg, **overrides), inputs)
 
@@ -82,6 +82,24 @@ def test_parse_accepts_then_rejects_duplicates_copies_and_lengths(qgen):
         with pytest.raises(Rejected) as e:
             qgen.parse(req, raw)
         assert e.value.reason == reason
+
+
+def test_a_zero_shot_prompt_copies_its_passage_under_the_stricter_threshold(tiny_collection):
+    """3 of 5 words in one run with the passage: a copy for a prompt without exemplars (0.6),
+    not for a few-shot one (0.8), and counted as the same rejection."""
+    copying = {"d1": "when aspirin lowers the chance", "d2": "how statins reduce cholesterol levels"}
+    nulled = Filters(min_words=2, max_words=8, max_copy_overlap=0.8, zero_shot_copy_overlap=None,
+                     round_trip_top_k=None, judge=None)
+    for overrides, copies in (({"n_examples": 0}, True), ({"n_examples": 1}, False), ({"filters": nulled}, False)):
+        qgen = make("qgen", tiny_collection, **overrides)
+        req = next(r for r in qgen.requests() if r.source_id in copying)  # the exemplar's passage is not asked
+        raw = copying[req.source_id]
+        if copies:
+            with pytest.raises(Rejected) as e:
+                qgen.parse(req, raw)
+            assert e.value.reason == "copies_passage"
+        else:  # few-shot, or zero-shot with the stricter threshold off (null)
+            assert qgen.parse(req, raw)["query"] == raw
 
 
 def test_longest_common_run():
