@@ -115,20 +115,24 @@ def call_cached(
         keys = [cache_key(identity, text, dec, r.seed, batch) for text, r in zip(rendered, chunk)]
         entries = [cache.get(k) for k in keys]
         hits = [e is not None for e in entries]
-        if any(e is None for e in entries):
-            t0 = time.perf_counter()
-            outs = backend.generate([r.prompt for r in chunk], decoding, [r.seed for r in chunk])
-            stats.wall_seconds += time.perf_counter() - t0
-            for i, (key, out) in enumerate(zip(keys, outs)):
-                if entries[i] is None:
-                    entry = {
-                        "text": out.text, "prompt_tokens": out.prompt_tokens,
-                        "completion_tokens": out.completion_tokens,
-                        "seconds": round(out.seconds, 4), "identity": identity,
-                    }
-                    cache.put(key, entry)
-                    entries[i] = entry
-                    stats.llm_calls += 1
+        if not all(hits):
+            with cache.claim(keys):  # a job with the same chunk waits here, then finds it cached
+                entries = [e if e is not None else cache.get(k) for e, k in zip(entries, keys)]
+                hits = [e is not None for e in entries]
+                if not all(hits):
+                    t0 = time.perf_counter()
+                    outs = backend.generate([r.prompt for r in chunk], decoding, [r.seed for r in chunk])
+                    stats.wall_seconds += time.perf_counter() - t0
+                    for i, (key, out) in enumerate(zip(keys, outs)):
+                        if entries[i] is None:
+                            entry = {
+                                "text": out.text, "prompt_tokens": out.prompt_tokens,
+                                "completion_tokens": out.completion_tokens,
+                                "seconds": round(out.seconds, 4), "identity": identity,
+                            }
+                            cache.put(key, entry)
+                            entries[i] = entry
+                            stats.llm_calls += 1
         # counted per yielded response: a consumer may stop mid-chunk or never exhaust this
         # generator (zip with a shorter list), so nothing is left for after the loop
         for r, key, entry, hit in zip(chunk, keys, entries, hits):

@@ -95,3 +95,30 @@ def test_a_batch_invariant_backend_reuses_entries_across_batches(tmp_path):
 
 def test_cache_key_covers_the_batch_when_given():
     assert cache_key(**BASE) != cache_key(**BASE, batch="x") != cache_key(**BASE, batch="y")
+
+
+class Slow(BatchSensitive):
+    """A backend that takes a while, so that two jobs overlap on the same chunk."""
+
+    def generate(self, prompts, decoding, seeds):
+        import time
+
+        time.sleep(0.3)
+        return super().generate(prompts, decoding, seeds)
+
+
+def test_two_jobs_with_the_same_chunk_generate_it_once(tmp_path):
+    """qgen and qgen+bm25 send the same prompts: run side by side, the second waits for the
+    first's chunk and reads it from the cache instead of generating it again."""
+    import threading
+
+    backend = Slow()
+    texts: list[list[str]] = []
+    jobs = [threading.Thread(target=lambda: texts.append(_texts(backend, LLMCache(tmp_path), ["a", "b", "c", "d"])))
+            for _ in range(2)]
+    for j in jobs:
+        j.start()
+    for j in jobs:
+        j.join()
+    assert backend.calls == 4  # one chunk of four, generated once
+    assert texts[0] == texts[1]
