@@ -1,5 +1,7 @@
 import pytest
 
+from synthir import io
+
 from synthir.llm.cache import LLMCache, cache_key
 
 BASE = dict(identity={"model": "m", "weights_sha256": "w"}, request="prompt",
@@ -27,8 +29,30 @@ def test_cache_round_trip_and_unreadable_entry_is_a_miss(tmp_path):
     assert cache.get(key) is None
     cache.put(key, {"text": "q"})
     assert cache.get(key) == {"text": "q"}
-    (tmp_path / key[:2] / f"{key}.json").write_text("{truncated")
-    assert cache.get(key) is None
+    assert LLMCache(tmp_path).get(key) == {"text": "q"}  # another process reads the pack
+    pack = next((tmp_path / "packs").glob("*.pack"))
+    pack.write_bytes(pack.read_bytes().replace(b'"q"', b'"q'))  # a damaged line
+    assert LLMCache(tmp_path).get(key) is None
+
+
+def test_a_kill_mid_write_loses_the_call_in_flight_and_nothing_else(tmp_path):
+    cache = LLMCache(tmp_path)
+    keys = [cache_key(**{**BASE, "seed": s}) for s in range(3)]
+    for k in keys[:2]:
+        cache.put(k, {"text": k[:4]})
+    pack = next((tmp_path / "packs").glob("*.pack"))
+    with open(pack, "ab") as f:  # what SIGKILL inside write() can leave: a line without its end
+        f.write(f'{keys[2]}\t{{"text": "half'.encode())
+    other = LLMCache(tmp_path)
+    assert [other.get(k) for k in keys] == [{"text": keys[0][:4]}, {"text": keys[1][:4]}, None]
+    other.put(keys[2], {"text": "whole"})  # the call made again, in the reader's own pack
+    assert LLMCache(tmp_path).get(keys[2]) == {"text": "whole"} and len(other.keys()) == 3
+
+
+def test_entries_of_the_earlier_one_file_per_call_layout_are_read(tmp_path):
+    key = cache_key(**BASE)
+    io.write_json(tmp_path / key[:2] / f"{key}.json", {"text": "old"})
+    assert LLMCache(tmp_path).get(key) == {"text": "old"} and LLMCache(tmp_path).keys() == {key}
 
 
 class BatchSensitive:

@@ -19,6 +19,7 @@ from studyrun import _env
 
 from synthir import slices
 from synthir import io
+from synthir.llm.cache import LLMCache
 
 pytestmark = pytest.mark.slow
 POOL = "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool"
@@ -34,8 +35,9 @@ def generate(work: Path, cfg: dict, cache: Path, out: Path) -> subprocess.Popen:
         start_new_session=True)
 
 
-def entries(cache: Path) -> list[Path]:
-    return sorted(cache.rglob("*.json"))
+def entries(cache: Path) -> list[str]:
+    """The keys of the calls in the cache (its packs, synthir.llm.cache)."""
+    return sorted(LLMCache(cache).keys())
 
 
 def test_killed_generation_resumes_byte_identical_without_repeating_calls(tiny_study, tmp_path):
@@ -77,6 +79,7 @@ def test_killed_generation_resumes_byte_identical_without_repeating_calls(tiny_s
     # Resumed: only the calls the kills interrupted were made again, nothing twice.
     assert made == reference_calls - before, (kills, made)
     assert len(entries(cache)) == reference_calls
-    # No half-written entry: every one parses (a SIGKILL can leave a stray .tmp, never an entry).
-    assert all(io.read_json(p)["text"] is not None for p in entries(cache))
+    # No half-written entry: every one parses (a SIGKILL can leave a line without its end, never
+    # an indexed entry).
+    assert all(LLMCache(cache).get(k)["text"] is not None for k in entries(cache))
     assert {p.name: p.read_bytes() for p in out.glob("shard~*.jsonl")} == reference
