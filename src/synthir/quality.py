@@ -106,11 +106,15 @@ def set_stats(cfg: QualityConfig, train_path: Path, dataset_dir: Path, encoder_d
 
 
 def exposure(rows: list[dict[str, Any]], qrels: dict[str, dict[str, int]], judged: list[str]) -> tuple[float, list[str]]:
-    """Share of the rows' positives that are relevant to a judged eval query, and the judged
-    queries none of whose relevant documents is a positive of the set."""
-    positives = {d for r in rows for d in r.get("positive_ids", [r["positive_id"]])}
+    """Share of the rows with a positive relevant to a judged eval query, and the judged queries
+    none of whose relevant documents is a positive of the set. A multi-positive row (utility
+    labels, Disj-InfoNCE) counts every one of its ``positive_ids``."""
+    def ids(r: dict[str, Any]) -> list[str]:
+        return r.get("positive_ids", [r["positive_id"]])
+
+    positives = {d for r in rows for d in ids(r)}
     relevant = {d for q in judged for d, g in qrels[q].items() if g > 0}
-    share = sum(r["positive_id"] in relevant for r in rows) / max(1, len(rows))
+    share = sum(any(d in relevant for d in ids(r)) for r in rows) / max(1, len(rows))
     unexposed = [q for q in judged if not any(g > 0 and d in positives for d, g in qrels[q].items())]
     return share, unexposed
 

@@ -42,6 +42,7 @@ def human_rows(dataset_dir: Path, split: str, corpus: dict[str, Document], n: in
                "positive": corpus[docs[0]].full_text(), "origin": "human"}
         if multi:
             row["positives"] = [corpus[d].full_text() for d in docs]
+            row["positive_ids"] = docs
         rows.append(row)
     return rows
 
@@ -129,8 +130,9 @@ def training_row(rec: dict[str, Any], corpus: dict[str, Document]) -> dict[str, 
     row: dict[str, Any] = {"query_id": f"syn-{rec['n']}", "query": rec["query"], "positive_id": pid,
                            "positive": rec["positive"] if "positive" in rec else corpus[pid].full_text(),
                            "origin": "synthetic"}
-    if "positive_ids" in rec:
+    if "positive_ids" in rec:  # the ids too: exposure (synthir.quality) counts every positive
         row["positives"] = [corpus[d].full_text() for d in rec["positive_ids"]]
+        row["positive_ids"] = rec["positive_ids"]
     if "expansion" in rec:
         row["expansion"] = rec["expansion"]
     if "negative" in rec:

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from synthir import io
+
 from synthir.quality import dispersion, distinct_n, leakage, passage_overlap, self_bleu
 
 
@@ -57,5 +59,14 @@ def test_exposure_lists_the_queries_whose_relevant_documents_were_never_positive
     qrels = {"q1": {"d1": 2, "d2": 1}, "q2": {"d3": 1}, "q3": {"d4": 0, "d5": 1}}
     rows = [{"positive_id": "d2"}, {"positive_id": "d9"}, {"positive_id": "d4", "positive_ids": ["d4", "d5"]}]
     share, unexposed = exposure(rows, qrels, ["q1", "q2", "q3"])
-    # d2 (q1) is relevant, d9 is not, d4 is a grade-0 judgment: 1 of 3 rows; q2's d3 never appears
-    assert share == pytest.approx(1 / 3) and unexposed == ["q2"]
+    # d2 (q1) is relevant, d9 is not, the third row's d4 is a grade-0 judgment but its second
+    # positive d5 is relevant to q3: 2 of 3 rows; q2's d3 never appears
+    assert share == pytest.approx(2 / 3) and unexposed == ["q2"]
+
+
+def test_a_multi_positive_training_row_carries_its_positive_ids():
+    from synthir.subsets import training_row
+
+    corpus = {d: io.Document(d, "", f"text of {d}") for d in ("d1", "d2")}
+    row = training_row({"n": 0, "query": "q", "positive_id": "d1", "positive_ids": ["d1", "d2"]}, corpus)
+    assert row["positive_ids"] == ["d1", "d2"] and row["positives"] == ["text of d1", "text of d2"]
