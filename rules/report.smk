@@ -33,6 +33,8 @@ if study.study_task(config) == "retrieval":
     rule summarise:
         input:
             metrics=get_all_metrics,
+            # read by the report (the unexposed comparison), found beside each cell's results
+            leakage=get_all_leakage,
             scaling=rules.aggregate_metrics.output.csv,
             code=code("summarise"),
         output:

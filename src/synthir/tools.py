@@ -212,11 +212,13 @@ def summarise(a: argparse.Namespace) -> None:
     import pandas as pd
 
     from synthir.report.claims import write_claims
-    from synthir.report.summary import per_query_table, plot_summary, summarise as build
+    from synthir.report.summary import per_query_table, plot_summary, summarise as build, unexposed_queries
 
     scaling = pd.read_csv(a.scaling)
-    per_query = per_query_table([Path(p) for p in a.metrics])
-    table = build(per_query)
+    metrics = [Path(p) for p in a.metrics]
+    per_query = per_query_table(metrics)
+    # the cells' leakage.json (declared inputs of the rule) beside their results
+    table = build(per_query, unexposed=unexposed_queries(metrics))
     with io.atomic_open(a.csv) as f:
         table.to_csv(f, index=False, float_format="%.6g")
     plot_summary(table, Path(a.png))

@@ -110,3 +110,36 @@ def test_paired_randomization_and_saturation_by_hand():
     far = paired_randomization(np.full(100, 0.5) + np.linspace(-0.01, 0.01, 100), rng)
     assert 0 < far < 1e-20
     assert np.isnan(saturation([100, 300], np.array([-0.01, -0.02])))
+
+
+def test_the_arms_are_compared_on_the_queries_neither_was_exposed_to(tmp_path, monkeypatch):
+    """The human arm's positives answer q0..q9 (exposed: it gains 0.30 there, 0.05 elsewhere); the
+    synthetic set's answer q0..q4. On all queries the human arm leads; on the ten queries neither
+    saw (q10..q19) both gain 0.05: the comparison is paired on those, not on each arm's own subset."""
+    monkeypatch.chdir(tmp_path)
+    base = np.random.default_rng(1).uniform(0.2, 0.6, len(QUERIES))
+    noise = np.random.default_rng(2).normal(0, 0.01, len(QUERIES))
+    exposed_h = np.array([0.30 if i < 10 else 0.05 for i in range(len(QUERIES))])
+    cells = {("none", "none", "none", 0): base, ("scifact", "smol", "qgen", 100): base + 0.05 + noise,
+             ("scifact", "none", "human", 100): base + exposed_h + noise}
+    files = []
+    for (dataset, augmenter, strategy, scale), scores in cells.items():
+        w = {"eval": "scifact", "dataset": dataset, "augmenter": augmenter, "strategy": strategy, "scale": scale,
+             "base": "minilm", "seed": 0}
+        path = Path(paths.family_dir("result", **w)) / "metrics.json"
+        io.write_json(path, {"per_query": {"ndcg_at_10": dict(zip(QUERIES, scores))}})
+        files.append(path)
+        if scale:
+            hidden = QUERIES[10:] if strategy == "human" else QUERIES[5:]
+            io.write_json(Path(paths.family_dir("leakage", **w), "leakage.json"),
+                          {"leakage": 0.0, "exposure": 0.5, "unexposed_queries": hidden})
+    from synthir.report.summary import unexposed_queries
+
+    unexposed = unexposed_queries(files)
+    assert unexposed[("scifact", "scifact", "smol", "qgen", 100)] == QUERIES[5:]
+    df = summarise(per_query_table(files), unexposed=unexposed)
+    row = df[df["strategy"] == "qgen"].iloc[0]
+    assert row["gain_vs_human"] == pytest.approx(-0.125, abs=1e-9) and row["p_vs_human"] < 0.01
+    assert row["unexposed_shared"] == 10
+    assert row["gain_vs_human_unexposed"] == pytest.approx(0.0, abs=1e-9) and row["p_vs_human_unexposed"] > 0.5
+    assert row["p_vs_human_unexposed_holm"] >= row["p_vs_human_unexposed"]

@@ -19,11 +19,16 @@ pooled. Every test is paired on the eval queries (the same queries in both cells
 - ``gain_vs_human``, ``p_vs_human``, ``mde_vs_human``: a synthetic cell against the human-label arm
   of the same training dataset, base and scale (the positive control; 'synthetic vs human at equal
   size').
+- ``unexposed_shared``, ``gain_vs_human_unexposed``, ``p_vs_human_unexposed``: the same comparison
+  on its own corpus restricted to the test queries *neither* arm was exposed to (none of whose
+  relevant documents is a positive of either training set: synthir.quality.exposure), so both
+  arms are scored on the same queries; each arm's own unexposed subset (scaling.csv) differs in
+  size and difficulty and cannot be compared.
 - ``p_vs_previous_scale``: the line's change from its previous trained scale.
-- ``p_holm`` / ``p_bh`` (and ``p_vs_human_holm`` / ``_bh``, ``p_vs_previous_scale_holm``): Holm
-  (family-wise) and Benjamini-Hochberg (false discovery rate) adjusted p-values. The family is
-  every test of the report for that metric: gains, comparisons with the human arm and between
-  scales, together.
+- ``p_holm`` / ``p_bh`` (and ``p_vs_human_holm`` / ``_bh``, ``p_vs_human_unexposed_holm``,
+  ``p_vs_previous_scale_holm``): Holm (family-wise) and Benjamini-Hochberg (false discovery rate)
+  adjusted p-values. The family is every test of the report for that metric: gains, comparisons
+  with the human arm (all queries and unexposed ones) and between scales, together.
 - ``saturation_scale``: the smallest scale whose gain reaches 90% of the line's largest gain, for
   lines with at least three trained scales (empty otherwise, or when no scale gains), with a 95%
   interval from a bootstrap over the eval queries.
@@ -55,6 +60,7 @@ MIN_SCALES_FOR_SATURATION = 3
 #: summary.csv's columns, in order.
 ORDER = [*KEYS[:-1], "metric", "seeds", "mean", "ci95_low", "ci95_high", "gain", "p_value", "p_holm", "p_bh", "mde",
          "human_gain", "gain_vs_human", "p_vs_human", "p_vs_human_holm", "p_vs_human_bh", "mde_vs_human",
+         "unexposed_shared", "gain_vs_human_unexposed", "p_vs_human_unexposed", "p_vs_human_unexposed_holm",
          "p_vs_previous_scale", "p_vs_previous_scale_holm", "saturation_scale", "saturation_low", "saturation_high"]
 
 
@@ -68,6 +74,25 @@ def per_query_table(metrics_paths: list[Path]) -> pd.DataFrame:
         for metric, scores in io.read_json(p)["per_query"].items():
             rows += [{**keys, "metric": metric, "query": q, "score": s} for q, s in scores.items()]
     return pd.DataFrame(rows)
+
+
+#: (train dataset, eval dataset, augmenter, strategy, scale) -> the test queries none of whose
+#: relevant documents the cell's training set has as a positive (on its own corpus only).
+Unexposed = dict[tuple[str, str, str, str, int], list[str]]
+
+
+def unexposed_queries(metrics_paths: list[Path]) -> Unexposed:
+    """Each trained cell's unexposed test queries, from the leakage.json of its training set on
+    its own corpus (synthir.quality.set_leakage), where the study measured it."""
+    out: Unexposed = {}
+    for p in metrics_paths:
+        w = paths.parse(p.as_posix())
+        if int(w["scale"]) == 0 or w["eval"] != w["dataset"]:
+            continue
+        leakage = Path(paths.family_dir("leakage", **w), "leakage.json")
+        if leakage.is_file() and "unexposed_queries" in (found := io.read_json(leakage)):
+            out[(w["dataset"], w["eval"], w["augmenter"], w["strategy"], int(w["scale"]))] = found["unexposed_queries"]
+    return out
 
 
 def saturation(scales: list[int], gains: np.ndarray) -> float:
@@ -96,8 +121,10 @@ def _diff(a: pd.Series, b: pd.Series | None) -> np.ndarray | None:
     return (a - b.reindex(a.index).fillna(0.0)).to_numpy()
 
 
-def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+def summarise(table: pd.DataFrame, seed: int = 0, unexposed: Unexposed | None = None) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
+    rng_unexposed = np.random.default_rng([seed, 1])
+    unexposed = unexposed or {}
     means = _query_means(table)
     tables = _seed_tables(table)
     seed_means = table.groupby([*LINE, "scale", "metric", "seed"])["score"].mean()
@@ -105,16 +132,27 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     def baseline(ev: str, base: str, metric: str) -> pd.Series | None:
         return means.get((paths.NONE, ev, paths.NONE, paths.NONE, base, 0, metric))
 
-    def test(a: tuple[Any, ...], b: tuple[Any, ...] | None) -> tuple[float, float, float]:
-        """Gain, p-value and detectable effect of cell ``a`` over cell ``b``. With one seed in each,
-        the queries are the only spread the data show: the paired randomization test over them.
-        With more, every cell's spread over its seeds counts too (synthir.stats.contrast)."""
+    def test(a: tuple[Any, ...], b: tuple[Any, ...] | None,
+             queries: list[str] | None = None) -> tuple[float, float, float]:
+        """Gain, p-value and detectable effect of cell ``a`` over cell ``b`` (on ``queries`` only,
+        if given). With one seed in each, the queries are the only spread the data show: the
+        paired randomization test over them. With more, every cell's spread over its seeds
+        counts too (synthir.stats.contrast)."""
+        nan = float("nan"), float("nan"), float("nan")
         if b is None or b not in tables:
-            return float("nan"), float("nan"), float("nan")
+            return nan
         ta, tb = tables[a], tables[b]
+        if queries is not None:
+            cols = [q for q in queries if q in ta.columns and q in tb.columns]
+            if len(cols) < 2:
+                return nan
+            ta, tb = ta[cols], tb[cols]
         if len(ta.index) < 2 and len(tb.index) < 2:
-            diff = _diff(means[a], means[b])
-            return float(diff.mean()), paired_randomization(diff, rng), minimum_detectable_effect(diff)
+            diff = _diff(means[a], means[b]) if queries is None else _diff(ta.mean(axis=0), tb.mean(axis=0))
+            assert diff is not None
+            # the unexposed comparisons draw their sign flips apart, so adding them moves no other p
+            flips = rng if queries is None else rng_unexposed
+            return float(diff.mean()), paired_randomization(diff, flips), minimum_detectable_effect(diff)
         c = contrast_of_tables([(1.0, ta), (-1.0, tb)])
         return c.mean, c.p(), c.mde()
 
@@ -147,6 +185,12 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                     human = means.get(human_key)
                     hg, hp, hm = test(k, human_key)
                     row.update(gain_vs_human=hg, p_vs_human=hp, mde_vs_human=hm)
+                    cell = (line["train_dataset"], line["eval_dataset"], line["augmenter"], line["strategy"], s)
+                    arm = (line["train_dataset"], line["eval_dataset"], paths.NONE, HUMAN, s)
+                    if cell in unexposed and arm in unexposed:
+                        shared = sorted(set(unexposed[cell]) & set(unexposed[arm]))
+                        ug, up, _ = test(k, human_key, queries=shared)
+                        row.update(unexposed_shared=len(shared), gain_vs_human_unexposed=ug, p_vs_human_unexposed=up)
                     if human is not None and ref is not None:
                         row["human_gain"] = float(_diff(human, ref).mean())
             out.append(row)
@@ -165,7 +209,8 @@ def summarise(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
             sat = (point, low, high)
         for row in out[-len(scales):]:
             row.update(saturation_scale=sat[0], saturation_low=sat[1], saturation_high=sat[2])
-    tests = {"p_value": "p", "p_vs_human": "p_vs_human", "p_vs_previous_scale": "p_vs_previous_scale"}
+    tests = {"p_value": "p", "p_vs_human": "p_vs_human", "p_vs_human_unexposed": "p_vs_human_unexposed",
+             "p_vs_previous_scale": "p_vs_previous_scale"}
     df = pd.DataFrame(out).reindex(columns=ORDER)
     for _, idx in df.groupby("metric").groups.items():  # one family per metric: every test of it
         cells = [(i, c) for c in tests for i in idx if not np.isnan(df.at[i, c])]
