@@ -45,6 +45,18 @@ def check_tracking(work: Path, params: dict, uri: str) -> None:
     assert {"adi/ndcg_at_10", "cisi/recall_at_100"} <= set(data.metrics)
     assert not any("@" in k for k in data.metrics)
     assert data.params["eval.cisi.split.split"] == "test"
+    # what a reader of the runs table sees: a short name, the recipe, the training set, the
+    # jobs' own times, the model's DVC path; the experiment opens on its runs
+    assert run.info.run_name == "smollm2-135m · qgen · 16 · minilm-l6 · seed 0"
+    assert {"train.learning_rate", "train.epochs", "train.tower", "train.loss"} <= set(data.params)
+    (dataset,) = [d.dataset for d in run.inputs.dataset_inputs]
+    assert dataset.name == "scifact/smollm2-135m/qgen x16" and dataset.source.endswith("scale~16/train.jsonl")
+    assert run.info.end_time - run.info.start_time > 1000 and data.metrics["cost/job_seconds"] > 1
+    assert tags["synthir.model"].startswith("models/") and (work / tags["synthir.model"]).is_dir()
+    from mlflow.tracking import MlflowClient
+
+    exp = MlflowClient(tracking_uri=uri).get_experiment_by_name("synthir")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
     # forced re-run: nothing is duplicated or lost
     r = snakemake(work, "-j8", "-R", "track_runs", "reports/mlflow_runs.json", env={"MLFLOW_TRACKING_URI": uri})
     assert r.returncode == 0, r.stderr[-3000:]
