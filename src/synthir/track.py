@@ -43,13 +43,10 @@ def run_name(w: dict[str, str]) -> str:
     return " · ".join([*source, w["scale"], w["base"], f"seed {w['seed']}"])
 
 
-def _span(record: Path) -> tuple[float, float] | None:
+def _span(record: dict[str, Any]) -> tuple[float, float] | None:
     """(start, end) of a job in unix seconds, from its record.json."""
-    if not record.is_file():
-        return None
-    r = io.read_json(record)
-    end = float(r.get("created_unix", 0.0))
-    return (end - float(r.get("volatile", {}).get("job_seconds", 0.0)), end) if end else None
+    end = float(record.get("created_unix", 0.0))
+    return (end - float(record.get("volatile", {}).get("job_seconds", 0.0)), end) if end else None
 
 
 def cell_id(w: dict[str, str]) -> str:
@@ -81,7 +78,7 @@ def collect(metrics_paths: list[Path]) -> dict[str, dict[str, Any]]:
             cell["inputs"][f"{w['eval']}.{role}"] = rec["sha256"]
         record = provenance.record_path(mp.parent / "meta.json")
         cell["code"] = io.read_json(record) if record.is_file() else {}
-        cell["spans"].append(_span(record))
+        cell["spans"].append(_span(cell["code"]))
         cell["tags"][f"synthir.results.{w['eval']}"] = mp.parent.as_posix()
         cell.setdefault("outputs", {})[w["eval"]] = provenance.artifact_digest(meta)
         model = meta["inputs"].get("model")
@@ -106,7 +103,8 @@ def _trained(cell: dict[str, Any], model_meta: Path) -> None:
         w = paths.parse(folder.as_posix())
         cell["dataset"] = {"name": "/".join(w[k] for k in ("dataset", "augmenter", "strategy")) + f" x{w['scale']}",
                            "digest": train["sha256"][:16], "source": (folder / "train.jsonl").as_posix()}
-    cell["spans"].append(_span(provenance.record_path(model_meta)))
+    record = provenance.record_path(model_meta)
+    cell["spans"].append(_span(io.read_json(record)) if record.is_file() else None)
 
 
 def sync(metrics_paths: list[Path], tracking_uri: str | None = None, experiment: str = "synthir") -> dict[str, Any]:
