@@ -17,7 +17,7 @@ wildcard_constraints:
     eval=_alternatives(config["datasets"]),
     corpus=_alternatives(config["datasets"]),
     augmenter=_alternatives([*config["llms"], paths.NONE]),
-    strategy=_alternatives([*config["strategies"], paths.NONE, P.HUMAN]),
+    strategy=_alternatives([*config["strategies"], paths.NONE, paths.HUMAN]),
     base=_alternatives([*config["encoders"], *config.get("students", {}), "bm25"]),
     model=_alternatives([*config["llms"], *config["encoders"]]),
     scale=r"\d+",

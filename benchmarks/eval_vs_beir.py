@@ -24,10 +24,12 @@ from pathlib import Path
 
 import yaml
 
-from synthir import config as C
-from synthir import data, evaluate, models, slices
-from synthir.encoders import load_encoder
-from synthir.params import validate_params
+from synthir.core import config as C
+from synthir.generation import models
+from synthir.retrieval import data, evaluate
+from synthir.workflow import slices
+from synthir.retrieval.encoders import load_encoder
+from synthir.workflow.params import validate_params
 
 OUT = Path("benchmarks/out")
 #: BM25 nDCG@10 and R@100 on the mirror as its README reports them (bm25s, k1=0.9, b=0.4,

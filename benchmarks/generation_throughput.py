@@ -25,10 +25,12 @@ from pathlib import Path
 
 import yaml
 
-from synthir import config as C
-from synthir import io, paths, slices
-from synthir.llm.hf import TransformersBackend, generate_tokens, render_local
-from synthir.strategies import StrategyInputs, strategy_class
+from synthir.core import config as C
+from synthir.core import io, paths
+from synthir.workflow import slices
+from synthir.generation.llm.hf import TransformersBackend, generate_tokens, render_local
+from synthir.generation.strategy import strategy_class
+from synthir.retrieval.strategies.base import StrategyInputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,7 +101,7 @@ def main() -> None:
     if not (manifest / "meta.json").is_file() or not (data_dir / "meta.json").is_file():
         subprocess.run([sys.executable, "-m", "snakemake", "-j2", str(manifest / "meta.json"),
                         str(data_dir / "meta.json")], cwd=ROOT, check=True)
-    from synthir.models import llm_weights
+    from synthir.generation.models import llm_weights
 
     model_dir = llm_weights(manifest, ROOT / params["cache_dir"])  # the transformers folder
     params["study"]["augmenters"] = [a.llm]
@@ -125,7 +127,7 @@ def main() -> None:
     seconds, texts, tokens = left_padded(backend, prompts, dec, size)
     rows.append(("  same batches, left padding only", seconds, tokens, texts))
     if a.openai_url:
-        from synthir.llm.http import OpenAIBackend
+        from synthir.generation.llm.http import OpenAIBackend
 
         ocfg = dataclasses.replace(gen, backend="openai", openai=C.OpenAIEndpoint(
             base_url=a.openai_url, model=a.openai_model or a.llm, api_key_env=None,
@@ -133,7 +135,7 @@ def main() -> None:
         seconds, texts, tokens = batched(OpenAIBackend(ocfg, None), prompts, dec, len(prompts))
         rows.append(("synthir openai (HTTP, 8 concurrent)", seconds, tokens, texts))
     try:
-        from synthir.llm.vllm_offline import VLLMBackend
+        from synthir.generation.llm.vllm_offline import VLLMBackend
 
         seconds, texts, tokens = batched(VLLMBackend(gen, model_dir, compute), prompts, dec, len(prompts))
         rows.append(("synthir vllm (offline)", seconds, tokens, texts))

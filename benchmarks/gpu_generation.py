@@ -8,7 +8,7 @@ Two steps, because the GPU machine may be a bare one without this project's envi
     python benchmarks/gpu_generation.py run --gguf SmolLM2-135M-Instruct.Q4_1.gguf \
         --prompts prompts.json --manifest data/prepared/model~smollm2-135m/meta.json --out result.json
 
-`run` materialises the GGUF as the study does (synthir.models), checks whether the weights have
+`run` materialises the GGUF as the study does (synthir.generation.models), checks whether the weights have
 the digest the study's manifest records (another transformers version may dequantise
 differently), then generates every prompt with the backend on cuda (the study's decoding:
 greedy, 32 new tokens) at two batch sizes, twice each, and the first 64 prompts on the CPU too.
@@ -30,9 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def prompts(a: argparse.Namespace) -> None:
     import yaml
 
-    from synthir import config as C
-    from synthir import io, paths, slices
-    from synthir.strategies import StrategyInputs, strategy_class
+    from synthir.core import config as C
+    from synthir.core import io, paths
+    from synthir.workflow import slices
+    from synthir.generation.strategy import strategy_class
+    from synthir.retrieval.strategies.base import StrategyInputs
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     data = ROOT / paths.cell_dir("data/raw", dataset="scifact")
@@ -51,11 +53,11 @@ def run(a: argparse.Namespace) -> None:
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from synthir import config as C
-    from synthir import io
-    from synthir.llm.base import Message
-    from synthir.llm.hf import TransformersBackend
-    from synthir.models import WEIGHTS_FILE, _save_causal_lm, _torch_dtype, _weights_digest
+    from synthir.core import config as C
+    from synthir.core import io
+    from synthir.generation.llm.base import Message
+    from synthir.generation.llm.hf import TransformersBackend
+    from synthir.generation.models import WEIGHTS_FILE, _save_causal_lm, _torch_dtype, _weights_digest
 
     if a.deterministic:  # PyTorch's reproducibility switches (cuBLAS needs its workspace fixed first)
         import os

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from synthir import io
-from synthir.llm.cache import LLMCache, cache_key
+from synthir.core import io
+from synthir.generation.llm.cache import LLMCache, cache_key
 
 IDENTITY = {"backend": "transformers", "model": "smollm2-135m", "weights_sha256": "0" * 64, "dtype": "float32"}
 

@@ -99,7 +99,7 @@ rule sample_gold:
     wildcard_constraints:
         dataset=_alternatives(CLASSIFICATION_DATASETS),
         augmenter=paths.NONE,
-        strategy=P.HUMAN,
+        strategy=paths.HUMAN,
     conda:
         "../envs/synthir.yaml"
     resources:

@@ -3,13 +3,14 @@
 import json
 import os
 
-from synthir import closure, paths
-from synthir import params as P
-from synthir import slices, study
-from synthir.cli import JOBS, TOOLS
-from synthir.llm.registry import backend_module
-from synthir.negatives import miner_module
-from synthir.strategies import strategy_module
+from synthir.core import closure, paths
+from synthir.workflow import params as P
+from synthir.workflow import slices, study
+from synthir.workflow.cli import JOBS
+from synthir.workflow.commands import TOOLS
+from synthir.generation.llm.registry import backend_module
+from synthir.retrieval.negatives import miner_module
+from synthir.generation.strategy import strategy_module
 
 # One gate, before any planning: schema + cross-references, errors name the key; an overlay
 # (--configfile) that changes the study writes its own reports, never the default study's.
@@ -22,7 +23,7 @@ CELLS = study.study_cells(config)
 EVALS = config["study"]["eval_datasets"]
 # Reports directory of this study: configs/*.yaml write their own, never over the default's.
 REPORTS = config["study"]["reports"]
-# The threads a numeric job computes with: part of its identity (synthir.slices), so the same
+# The threads a numeric job computes with: part of its identity (synthir.workflow.slices), so the same
 # floats come out whatever -j says; -j only decides how many jobs run at once.
 THREADS = config["compute"]["threads"]
 # Scheduling only (never how a job computes): the cores Snakemake books for a numeric job, so that
@@ -36,7 +37,7 @@ BOOKED = max(1, _CORES // _FIT) if _CORES else THREADS
 
 
 # What each job asks a scheduler for (profiles/slurm requests it; profiles/local caps the sum),
-# from synthir.study.KINDS: memory in MB and runtime in minutes, sized at 2-4x the default
+# from synthir.workflow.study.KINDS: memory in MB and runtime in minutes, sized at 2-4x the default
 # study's peaks on CPU (logs/*/*.benchmark.tsv: training 1.9 GB and 8 min, encoding 0.8 GB and
 # 3 min); raise them for bigger models with a profile's set-resources. Scheduling only.
 RESOURCES = {rule: kind.resources(config["compute"]["device"] == "cuda") for rule, kind in study.KINDS.items()}
@@ -52,7 +53,7 @@ def _alternatives(values):
 
 # Which rules make a file of a task: retrieval and classification share the path grammar, and
 # these keep their rules apart (wildcard constraints), so one DAG holds either study.
-from synthir.strategies import strategy_class, strategy_task
+from synthir.generation.strategy import strategy_class, strategy_task
 
 CLASSIFICATION_DATASETS = [d for d in config["datasets"] if study.task_of(config, d) == "classification"]
 RETRIEVAL_DATASETS = [d for d in config["datasets"] if d not in CLASSIFICATION_DATASETS]
@@ -63,7 +64,7 @@ RETRIEVAL_STRATEGIES = [a for a in config["strategies"] if a not in CLASSIFICATI
 STUDENTS = list(config.get("students", {}))
 
 
-# Directory patterns of each artifact family (one grammar: synthir.paths.LAYOUT).
+# Directory patterns of each artifact family (one grammar: synthir.core.paths.LAYOUT).
 RAW = paths.family_pattern("raw")
 PREPARED = paths.family_pattern("prepared")
 INDEX = paths.family_pattern("index")
@@ -88,7 +89,7 @@ class Recorded:
 
 
 def job_config(rule):
-    """The `--config` of a rule's jobs: their identity (synthir.slices), what the params trigger sees."""
+    """The `--config` of a rule's jobs: their identity (synthir.workflow.slices), what the params trigger sees."""
     return lambda w: json.dumps(slices.identity(config, rule, w), sort_keys=True)
 
 
@@ -100,9 +101,10 @@ def job_record(rule):
 def code(command, *modules):
     """The source files a job of `command` runs, declared as inputs so that editing one reruns
     exactly its jobs: the import closure of the CLI and the command's module, plus `modules`
-    (plugins a registry imports by name: a strategy kind, a backend). See synthir.closure."""
-    entry = JOBS[command].module if command in JOBS else TOOLS[command].module
-    return closure.files(["synthir.__main__", "synthir.cli", entry, *modules])
+    (plugins a registry imports by name: a strategy kind, a backend; for a tool, the table of
+    its options). See synthir.core.closure."""
+    entry = [JOBS[command].module] if command in JOBS else [TOOLS[command].module, "synthir.workflow.commands"]
+    return closure.files(["synthir.__main__", "synthir.workflow.cli", *entry, *modules])
 
 
 def log_for(rule_name, pattern):
@@ -202,8 +204,8 @@ def get_training_set(wildcards):
 
 
 def tracking_store():
-    """The MLflow store jobs will write to, without credentials (see synthir.track)."""
-    from synthir.track import DEFAULT_URI, redact
+    """The MLflow store jobs will write to, without credentials (see synthir.workflow.track)."""
+    from synthir.workflow.track import DEFAULT_URI, redact
 
     return redact(os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI)
 
@@ -242,7 +244,7 @@ def get_student_encoder(wildcards):
     return expand(PREPARED, model=config["students"][wildcards.base]["encoder"])
 
 
-# ---------------------------------------------------------------- targets (synthir.study)
+# ---------------------------------------------------------------- targets (synthir.workflow.study)
 
 JOBS_OF_STUDY = study.jobs(config)
 

@@ -3,7 +3,7 @@ rule fetch_dataset:
         code=code("fetch-dataset"),
     # Only meta.json is declared: Snakemake deletes a job's declared outputs before it runs, and
     # the collection files beside it (corpus.jsonl, queries.jsonl, qrels/, whichever the data set
-    # has) are replaced by the job only after every check passed (synthir.data.fetch_dataset),
+    # has) are replaced by the job only after every check passed (synthir.retrieval.data.fetch_dataset),
     # so a failed re-fetch leaves the good copy in place, and meta.json missing makes the next
     # run fetch again. meta.json holds every file's digest: jobs that read the collection take
     # it as their input, and Snakemake's checksum of it spares them a rerun when a re-fetch

@@ -3,7 +3,7 @@ rule prepare_llm:
         code=code("prepare-llm"),
     # The weights go to the cache (cache_dir/weights/<sha256>, outside Snakemake's outputs);
     # the declared output is their manifest, which is what generation depends on and what a
-    # release carries (synthir.models.prepare_llm).
+    # release carries (synthir.generation.models.prepare_llm).
     output:
         model=f"{PREPARED}/meta.json",
     log:

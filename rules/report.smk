@@ -4,7 +4,7 @@ if study.study_task(config) == "retrieval":
     rule aggregate_metrics:
         input:
             metrics=get_all_metrics,
-            # read by path from each trained cell's metrics (synthir.report.scaling), declared here
+            # read by path from each trained cell's metrics (synthir.retrieval.report.scaling), declared here
             stats=get_all_stats,
             leakage=get_all_leakage,
             datasets=lambda w: _job_paths("fetch_dataset"),

@@ -74,7 +74,7 @@ rule sample_human:
     wildcard_constraints:
         dataset=_alternatives(RETRIEVAL_DATASETS),
         augmenter=paths.NONE,
-        strategy=P.HUMAN,
+        strategy=paths.HUMAN,
     conda:
         "../envs/synthir.yaml"
     resources:

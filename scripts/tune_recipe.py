@@ -3,7 +3,7 @@ SciFact's *train* queries, never the test queries the study reports on.
 
 For every base and every (learning rate, epochs) of a small grid, the base is fine-tuned on human
 (query, positive) pairs of the remaining train queries (the positive control's data) with the
-study's own code (synthir.train, synthir.evaluate), and scored by nDCG@10 on the dev queries
+study's own code (synthir.retrieval.train, synthir.retrieval.evaluate), and scored by nDCG@10 on the dev queries
 against the whole corpus. The recipe that moves the base most is the one to put in params.yaml
 (``encoders.<alias>.training``); this script prints the table and writes it as CSV.
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from synthir import config as C  # noqa: E402
 from synthir import io, slices  # noqa: E402
-from synthir.params import load  # noqa: E402
+from synthir.workflow.params import load  # noqa: E402
 
 #: base alias -> the grid of (learning_rate, epochs) tried, with the base's tower
 GRID = {
@@ -76,12 +76,12 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "reports" / "tuning" / "recipe.csv"))
     a = ap.parse_args()
 
-    from synthir.cli import apply_threads
-    from synthir.data import fetch_dataset
-    from synthir.evaluate import encode_corpus, evaluate_dense
-    from synthir.models import prepare_encoder
-    from synthir.provenance import write_sidecars
-    from synthir.train import train_retriever
+    from synthir.workflow.cli import apply_threads
+    from synthir.retrieval.data import fetch_dataset
+    from synthir.retrieval.evaluate import encode_corpus, evaluate_dense
+    from synthir.generation.models import prepare_encoder
+    from synthir.core.provenance import write_sidecars
+    from synthir.retrieval.train import train_retriever
 
     params = load(ROOT / "params.yaml")
     params["mirror"] = a.mirror

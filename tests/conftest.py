@@ -18,7 +18,7 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 @pytest.fixture(autouse=True)
 def _environment_restored():
     """A job command run in-process (``cli.main``) pins threads and kernel dispatch in
-    ``os.environ``, as a job process does (synthir.numerics.pin). Restored after each test, so
+    ``os.environ``, as a job process does (synthir.core.numerics.pin). Restored after each test, so
     no later test, and no study a later test builds in a subprocess, inherits those caps."""
     saved = dict(os.environ)
     yield

@@ -1,5 +1,5 @@
 import sys
 
-from synthir.cli import main
+from synthir.workflow.cli import main
 
 sys.exit(main())

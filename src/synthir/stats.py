@@ -1,7 +1,7 @@
 """The statistics synthir's reports rest on, in one place: intervals, paired tests, the minimum
 detectable effect, multiple-testing adjustments, and the diversity statistic both tasks report
 (Self-BLEU). Pure functions of arrays; the report
-writers (synthir.report.summary, synthir.report.claims, synthir.classification.report) decide
+writers (synthir.retrieval.report.summary, synthir.retrieval.report.claims, synthir.classification.report) decide
 what is compared with what.
 
 Hand-written rather than scipy.stats.permutation_test / bootstrap because the reports need

@@ -1,7 +1,7 @@
 """A job's identity is what changes its bytes, and Snakemake, DVC and the code agree on it.
 
-- Snakemake plans exactly the jobs synthir.study lists, and its params trigger sees exactly
-  each job's identity (synthir.slices): locations and licences are recorded, never compared.
+- Snakemake plans exactly the jobs synthir.workflow.study lists, and its params trigger sees exactly
+  each job's identity (synthir.workflow.slices): locations and licences are recorded, never compared.
 - Every leaf key of params.yaml changes exactly the jobs that read it (a table, written from
   what each job does, checked against the slices), and dvc.yaml's params say the same.
 - Each rule declares as code inputs exactly the import closure of the command it runs.
@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthir import closure, dvcstages, slices, study
-from synthir.cli import JOBS
-from synthir.llm.registry import backend_module
-from synthir.negatives import miner_module
-from synthir.strategies import strategy_module
+from synthir.core import closure
+
+from synthir.workflow import dvcstages, slices, study
+from synthir.workflow.cli import JOBS
+from synthir.generation.llm.registry import backend_module
+from synthir.retrieval.negatives import miner_module
+from synthir.generation.strategy import strategy_module
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -65,7 +67,8 @@ def test_code_inputs_are_the_import_closure_of_the_command_run(dag):
         if not job["shellcmd"]:
             continue
         command = _command(job["shellcmd"])
-        entry = JOBS[command].module if command in JOBS else "synthir.tools"
+        entries = [JOBS[command].module] if command in JOBS else ["synthir.workflow.tools", "synthir.workflow.commands"]
+        entry = entries[0]
         plugins = []
         neg = PARAMS["strategies"].get(job["wildcards"].get("strategy"), {}).get("negatives")
         if job["rule"] == "subset_scale" and neg and neg["source"] != "llm":
@@ -74,21 +77,23 @@ def test_code_inputs_are_the_import_closure_of_the_command_run(dag):
             st = PARAMS["strategies"][job["wildcards"]["strategy"]]
             plugins = [strategy_module(st["kind"]), backend_module(PARAMS["llms"][job["wildcards"]["augmenter"]]["backend"])]
         declared = sorted(p for p in job["input"] if p.startswith("src/synthir/") and p.endswith(".py"))
-        assert declared == closure.files(["synthir.__main__", "synthir.cli", entry, *plugins]), job["rule"]
+        assert declared == closure.files(["synthir.__main__", "synthir.workflow.cli", *entries, *plugins]), job["rule"]
         # the closure reaches what the command's module imports inside functions, too
         assert f"src/synthir/{entry.split('.', 1)[1].replace('.', '/')}.py" in declared
 
 
 def test_a_module_imported_inside_a_function_is_in_the_closure(tmp_path):
-    # train.py imports synthir.losses only inside make_loss: editing a loss must retrain
-    assert "synthir.losses" in closure.closure(["synthir.train"])
-    assert "synthir.strategies.qgen" not in closure.closure(["synthir.pools"])  # by name, per job
-    assert {"synthir.llm.base", "synthir.llm.registry"} <= set(closure.closure(["synthir.pools"]))
+    # the tools' option table is loaded by name: a new option of `lineage` reruns no job
+    assert "synthir.workflow.commands" not in closure.closure(["synthir.__main__", "synthir.workflow.cli"])
+    # train.py imports synthir.retrieval.losses only inside make_loss: editing a loss must retrain
+    assert "synthir.retrieval.losses" in closure.closure(["synthir.retrieval.train"])
+    assert "synthir.retrieval.strategies.qgen" not in closure.closure(["synthir.retrieval.pools"])  # by name, per job
+    assert {"synthir.generation.llm.base", "synthir.generation.llm.registry"} <= set(closure.closure(["synthir.retrieval.pools"]))
     # generation does not run retrieval, and a subset without mined negatives does not either:
     # editing evaluate.py must not regenerate pools or recut (and so retrain) every subset
-    assert "synthir.evaluate" not in closure.closure(["synthir.pools"])
-    assert "synthir.evaluate" not in closure.closure(["synthir.subsets"])
-    assert "synthir.evaluate" in closure.closure(["synthir.mining"])
+    assert "synthir.retrieval.evaluate" not in closure.closure(["synthir.retrieval.pools"])
+    assert "synthir.retrieval.evaluate" not in closure.closure(["synthir.retrieval.subsets"])
+    assert "synthir.retrieval.evaluate" in closure.closure(["synthir.retrieval.mining"])
 
 
 def test_dvc_yaml_is_the_one_params_yaml_makes():

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthir import config as C
-from synthir import params as P
-from synthir import slices, study
-from synthir.llm import BACKENDS
-from synthir.models import DERIVATIONS
-from synthir.negatives import SOURCES
-from synthir.strategies import STRATEGIES, strategy_class, strategy_task
+from synthir.core import config as C
+from synthir.workflow import params as P
+from synthir.workflow import slices, study
+from synthir.generation.llm import BACKENDS
+from synthir.generation.models import DERIVATIONS
+from synthir.retrieval.negatives import SOURCES
+from synthir.generation.strategy import STRATEGIES, strategy_class, strategy_task
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,7 +116,7 @@ def test_a_base_alias_overrides_training_but_not_its_checkpoint(params):
 def test_every_job_of_the_studies_builds_its_configuration(params):
     """Every identity slice of every job of the default and the tiny study builds its job's
     typed configuration (the dataclass the command's adapter makes of it)."""
-    from synthir.cli import JOBS
+    from synthir.workflow.cli import JOBS
 
     config_of = {name.replace("-", "_"): getattr(C, job.config) for name, job in JOBS.items()}
     studies = (params, load("tests/config/params.yaml"),  # and the classification studies
@@ -132,7 +132,7 @@ def test_every_strategy_kind_states_its_needs_on_its_class():
     for kind in STRATEGIES:
         cls = strategy_class(kind)
         home = ("synthir.classification.generate" if strategy_task(kind) == "classification"
-                else f"synthir.strategies.{kind.replace('-', '_')}")
+                else f"synthir.retrieval.strategies.{kind.replace('-', '_')}")
         assert cls.__module__ == home
         assert {"uses_seed_queries", "retrieves", "generates_query", "allows_negatives"} <= set(dir(cls))
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from synthir import slices, study
-from synthir.params import load
+from synthir.workflow import slices, study
+from synthir.workflow.params import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]

@@ -1,8 +1,7 @@
 import pytest
 
-from synthir import io
-
-from synthir.llm.cache import LLMCache, cache_key
+from synthir.core import io
+from synthir.generation.llm.cache import LLMCache, cache_key
 
 BASE = dict(identity={"model": "m", "weights_sha256": "w"}, request="prompt",
             decoding={"max_new_tokens": 8, "temperature": 0.0, "top_p": 1.0}, seed=1)
@@ -73,7 +72,7 @@ class BatchSensitive:
         return prompt[0].content
 
     def generate(self, prompts, decoding, seeds):
-        from synthir.llm.base import Completion
+        from synthir.generation.llm.base import Completion
 
         self.calls += len(prompts)
         batch = "+".join(p[0].content for p in prompts)
@@ -81,15 +80,15 @@ class BatchSensitive:
 
 
 def _requests(names):
-    from synthir.engine import Request
-    from synthir.llm.base import Message
+    from synthir.generation.strategy import Request
+    from synthir.generation.llm.base import Message
 
     return [Request(n, (Message("user", n),), i, {}) for i, n in enumerate(names)]
 
 
 def _texts(backend, cache, names):
-    from synthir.config import Decoding
-    from synthir.engine import CallStats, call_cached
+    from synthir.core.config import Decoding
+    from synthir.generation.engine import CallStats, call_cached
 
     dec = Decoding(max_new_tokens=4, temperature=0.0, top_p=1.0)
     return [e["text"] for _, e, _ in call_cached(_requests(names), backend, cache, dec, 4, CallStats())]

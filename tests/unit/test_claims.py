@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthir.report.claims import write_claims
-from synthir.report.summary import summarise
+from synthir.retrieval.report.claims import write_claims
+from synthir.retrieval.report.summary import summarise
 
 QUERIES = [f"q{i}" for i in range(80)]
 ROLES = {"augmenters": {"small": 100_000_000, "large": 500_000_000},

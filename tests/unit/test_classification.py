@@ -12,20 +12,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthir import io
-from synthir import params as P
+from synthir.core import io
+from synthir.workflow import params as P
 from synthir.classification import report, sets, stats
 from synthir.classification.data import fetch_labelled
 from synthir.classification.generate import FewGen, SynthesizRR, bm25_search, example_text
 from synthir.classification.students import evaluate_student, train_student
-from synthir.config import (
+from synthir.core.config import (
     BM25Settings, Carve, Compute, ExamplesSubsetConfig, Filters, LabelledFetchConfig, StrategyConfig, StudentConfig,
     StudentEvalConfig,
 )
-from synthir.engine import Rejected
-from synthir.errors import PoolTooSmallError
-from synthir.bm25 import BM25Index
-from synthir.io import Document
+from synthir.generation.strategy import Rejected
+from synthir.core.errors import PoolTooSmallError
+from synthir.retrieval.bm25 import BM25Index
+from synthir.core.io import Document
 from synthir.stats import paired_bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,8 +65,8 @@ def test_a_bad_label_names_the_member_and_line(tmp_path):
 
 
 def test_a_corpus_is_read_from_an_archive_of_several(mirror, tmp_path):
-    from synthir.config import DataChecks, FetchConfig
-    from synthir.data import fetch_dataset
+    from synthir.core.config import DataChecks, FetchConfig
+    from synthir.retrieval.data import fetch_dataset
 
     rec = {**record(mirror, "classification/corpora.zip", splits=()), "member": "corpora/abc_news.jsonl"}
     fetch_dataset(FetchConfig("abc-news", "x"), tmp_path / "abc", tmp_path, rec)
@@ -269,8 +269,7 @@ def test_paired_interval_and_verdicts():
 
 
 def _cell(root: Path, strategy: str, augmenter: str, correct: list[bool], per_example: dict) -> None:
-    from synthir import paths
-
+    from synthir.core import paths
     wc = dict(dataset="sst2", augmenter=augmenter, strategy=strategy, scale=4)
     res = root / paths.family_dir("result", eval="sst2", base="lr", seed=0, **wc)
     res.mkdir(parents=True)
@@ -305,8 +304,7 @@ def test_the_report_compares_strategies_with_intervals_and_names_the_control(tmp
 
 
 def test_a_classification_study_is_versioned_by_dvc_like_a_retrieval_one():
-    from synthir import dvcstages, study
-
+    from synthir.workflow import dvcstages, study
     p = P.load(ROOT / "params.yaml", [ROOT / "configs/synthesizrr.yaml"])
     stages = dvcstages.stages(p)
     outs = {name: [next(iter(o)) for o in s["outs"]] for name, s in stages.items()}

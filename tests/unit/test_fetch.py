@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from synthir import cli, io
-from synthir.config import FetchConfig
-from synthir.data import FetchError, fetch_dataset
+from synthir.core import io
+
+from synthir.workflow import cli
+from synthir.core.config import FetchConfig
+from synthir.retrieval.data import FetchError, fetch_dataset
 
 DOCS = [{"_id": "d1", "title": "T", "text": "alpha beta"}, {"_id": "q1", "title": "", "text": "gamma"}]
 QUERIES = [{"_id": "q1", "text": "alpha"}, {"_id": "q2", "text": "beta"}, {"_id": "q3", "text": "never judged"}]

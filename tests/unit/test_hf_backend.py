@@ -7,8 +7,8 @@ plain left padding gives, greedy and sampled with the same seed.
 
 import pytest
 
-from synthir.config import Decoding
-from synthir.llm.hf import batch_layout, generate_tokens
+from synthir.core.config import Decoding
+from synthir.generation.llm.hf import batch_layout, generate_tokens
 
 PAD = 0
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from synthir import io
-from synthir.config import Compute, EncodeConfig, Encoding, EvalConfig, EvalSplit
-from synthir.encoders import load_encoder
-from synthir.evaluate import StaleIndexError, encode_corpus, evaluate_dense
+from synthir.core import io
+from synthir.core.config import Compute, EncodeConfig, Encoding, EvalConfig, EvalSplit
+from synthir.retrieval.encoders import load_encoder
+from synthir.retrieval.evaluate import StaleIndexError, encode_corpus, evaluate_dense
 
 CPU = Compute(threads=1, device="cpu", gpu=None, numerics="portable", platform="x86-64-v3")
 ENC = Encoding(batch_size=8, max_seq_length=32, dtype="float32", query_prefix="", passage_prefix="")
@@ -25,7 +25,7 @@ def _write_meta(out, artifact):
 @pytest.fixture(scope="module")
 def scratch(packaged_minilm, tmp_path_factory):
     """Other weights with the same architecture: the packaged MiniLM with re-initialised layers."""
-    from synthir.models import reinit_layers
+    from synthir.generation.models import reinit_layers
 
     out = tmp_path_factory.mktemp("scratch") / "model"
     reinit_layers(packaged_minilm, out, seed=0)
@@ -58,8 +58,7 @@ def test_a_base_fine_tuned_with_a_shared_tower_searches_no_base_index():
     """The per-alias `training: {tower: shared}` (not only the global one) decides the index."""
     import yaml
 
-    from synthir import slices, study
-
+    from synthir.workflow import slices, study
     params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
     params["encoders"]["minilm-l6-scratch"]["training"] = {"tower": "shared"}
     cell = {"eval": "scifact", "dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen", "scale": 100,

@@ -2,9 +2,7 @@ import json
 
 import pytest
 
-from synthir import io
-
-
+from synthir.core import io
 def test_read_corpus_parses_and_joins_title(tiny_collection):
     corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
     assert list(corpus) == ["d1", "d2", "d3"]

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from synthir.losses import DisjInfoNCELoss, SoftQELoss
+from synthir.retrieval.losses import DisjInfoNCELoss, SoftQELoss
 
 
 class NoModel(nn.Module):

@@ -12,7 +12,7 @@ P@10: q1 2/10, q2 1/10 -> 0.15.  R@100: 1 and 1 -> 1.  MRR@10: 1/1 and 1/2 -> 0.
 
 import pytest
 
-from synthir.evaluate import cut, drop_identical_ids, judged_queries, score_run
+from synthir.retrieval.evaluate import cut, drop_identical_ids, judged_queries, score_run
 
 QRELS = {"q1": {"d1": 2, "d2": 1}, "q2": {"d3": 1}}
 RUN = {"q1": {"d2": 0.9, "d3": 0.8, "d1": 0.7}, "q2": {"d1": 0.9, "d3": 0.5}}

@@ -2,11 +2,11 @@
 and dense mining (the real packaged MiniLM), and LLM-written negatives' checks."""
 
 
-from synthir import io
-from synthir.config import BM25Settings, Compute, EncodeConfig, Encoding, NegativesConfig, SubsetConfig
-from synthir.engine import Request
-from synthir.followups import LLMNegative
-from synthir.negatives import add_negatives, pick_negative
+from synthir.core import io
+from synthir.core.config import BM25Settings, Compute, EncodeConfig, Encoding, NegativesConfig, SubsetConfig
+from synthir.generation.strategy import Request
+from synthir.retrieval.followups import LLMNegative
+from synthir.retrieval.negatives import add_negatives, pick_negative
 
 SCORES = {"pos": 10.0, "a": 12.0, "b": 9.0, "c": 8.0, "d": 1.0}  # ranks: a, pos, b, c, d
 BM25 = BM25Settings(k1=0.9, b=0.4, stemmer="english", stopwords="en")
@@ -45,7 +45,7 @@ def test_add_negatives_mines_with_bm25_and_counts_the_fallback(tiny_collection):
 
 
 def test_dense_mining_searches_the_encoders_index(tiny_collection, tmp_path, packaged_minilm):
-    from synthir.evaluate import encode_corpus
+    from synthir.retrieval.evaluate import encode_corpus
 
     corpus = io.read_corpus(tiny_collection / "corpus.jsonl")
     enc = Encoding(batch_size=8, max_seq_length=64, dtype="float32", query_prefix="", passage_prefix="")
@@ -91,8 +91,8 @@ def test_rows_with_llm_negatives_keep_them_and_the_rest_fall_back(tiny_collectio
 
 
 def test_ce_mining_rescores_bm25_candidates_with_a_trained_cross_encoder(tiny_collection, tmp_path, packaged_minilm):
-    from synthir.config import RerankerConfig
-    from synthir.rerank import train_reranker, training_pairs
+    from synthir.core.config import RerankerConfig
+    from synthir.retrieval.rerank import train_reranker, training_pairs
 
     with open(tiny_collection / "corpus.jsonl", "a") as f:
         f.write('{"_id": "d4", "title": "", "text": "Aspirin and heart attack risk in older adults."}\n')

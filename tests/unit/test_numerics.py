@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from synthir import numerics
-from synthir.errors import UserError
+from synthir.core import numerics
+from synthir.core.errors import UserError
 
 AVX2_ONLY = numerics.AVX2_ONLY_ENV
 SPR = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16", "amx_bf16", "amx_tile"]
@@ -102,8 +102,8 @@ def test_native_probe_differs_under_the_caps_so_the_probe_can_see_dispatch(probe
 def test_pull_refuses_outputs_of_another_numerics_platform_naming_both(tmp_path):
     import yaml
 
-    from synthir import io
-    from synthir.versioning import VersioningError, _same_numerics_platform
+    from synthir.core import io
+    from synthir.workflow.versioning import VersioningError, _same_numerics_platform
 
     root = Path(__file__).resolve().parents[2]
     params = yaml.safe_load((root / "params.yaml").read_text())

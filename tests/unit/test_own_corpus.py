@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from synthir import cli, io, slices
-from synthir.config import FetchConfig
-from synthir.data import FetchError, fetch_dataset
-from synthir.formats import import_collection, read_smart_records, read_trec_topics
-from synthir.params import load, validate_params
+from synthir.core import io
+
+from synthir.workflow import cli, slices
+from synthir.core.config import FetchConfig
+from synthir.retrieval.data import FetchError, fetch_dataset
+from synthir.retrieval.formats import import_collection, read_smart_records, read_trec_topics
+from synthir.workflow.params import load, validate_params
 
 from test_fetch import source
 
@@ -196,7 +198,7 @@ def test_lisa_layout_in_several_files_imports_with_its_queries_and_judgments(tmp
 
 
 def test_the_printed_licence_placeholder_does_not_validate():
-    from synthir.params import merge
+    from synthir.workflow.params import merge
 
     entry = {"url": None, "md5": None, "mirror_file": None, "path": "data/mine", "sha256": None,
              "license": "<the collection's licence>", "eval_split": "test", "train_split": None,
@@ -219,7 +221,7 @@ def test_a_corpus_alone_is_a_collection_but_qrels_need_their_queries(tmp_path):
 def test_a_corpus_only_training_set_plans_label_free_strategies_only():
     base = load(ROOT / "params.yaml")
     overlay = {"datasets": {"scifact": {"train_split": None}}, "strategies": {"qgen": {"n_examples": 0}}}
-    from synthir.params import merge
+    from synthir.workflow.params import merge
 
     with pytest.raises(Exception, match=r"'qgen' \(qgen\) needs .* \(n_examples 1 few-shot exemplars \(0: zero-shot\)\)"):
         validate_params(merge(base, {"datasets": {"scifact": {"train_split": None}}}))
@@ -283,13 +285,12 @@ def test_the_fetch_record_names_the_splits_the_study_reads():
 def test_the_report_lists_each_data_sets_counts(tmp_path):
     import pandas as pd
 
-    from synthir.report.scaling import datasets_table
+    from synthir.retrieval.report.scaling import datasets_table
 
     folder = beir_folder(tmp_path / "c", qrels="query-id\tcorpus-id\tscore\n1\td1\t1\n1\td1\t1\n2\td2\t2\n")
     raw = tmp_path / "data/raw/dataset~mine"
     art = fetch(folder, raw)
-    from synthir import provenance
-
+    from synthir.core import provenance
     provenance.write_sidecars(art, {"dataset": "mine", "content": "x"}, {}, 0.0)
     corpus_only = tmp_path / "data/raw/dataset~bare"
     provenance.write_sidecars(fetch(beir_folder(tmp_path / "b", qrels="", queries=False), corpus_only, splits=()),
@@ -302,7 +303,7 @@ def test_the_report_lists_each_data_sets_counts(tmp_path):
 
 
 def test_an_overlay_that_changes_the_grid_must_name_its_own_reports():
-    from synthir.params import merge, own_reports_problem
+    from synthir.workflow.params import merge, own_reports_problem
 
     base = load(ROOT / "params.yaml")
     grid = merge(base, {"study": {"train_datasets": ["cisi"]}})

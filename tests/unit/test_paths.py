@@ -1,8 +1,6 @@
 import pytest
 
-from synthir import paths
-
-
+from synthir.core import paths
 def test_cell_dir_orders_segments_and_parse_round_trips():
     w = {"seed": 0, "base": "minilm-l6", "scale": 100, "strategy": "qgen",
          "augmenter": "smollm2-135m", "dataset": "scifact", "eval": "cisi"}

@@ -5,9 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from synthir import io
-
-from synthir.quality import dispersion, distinct_n, leakage, passage_overlap, self_bleu
+from synthir.core import io
+from synthir.retrieval.quality import dispersion, distinct_n, leakage, passage_overlap, self_bleu
 
 
 def test_distinct_n_counts_unique_ngrams_over_all():
@@ -37,8 +36,8 @@ def test_passage_overlap_and_leakage():
 
 
 def test_set_leakage_counts_only_judged_test_queries(tiny_collection, tmp_path):
-    from synthir.config import LeakageConfig
-    from synthir.quality import set_leakage
+    from synthir.core.config import LeakageConfig
+    from synthir.retrieval.quality import set_leakage
 
     train = tmp_path / "train.jsonl"
     rows = [("does aspirin prevent heart attacks daily", "d3"), ("an unjudged query here", "d3"),
@@ -54,7 +53,7 @@ def test_set_leakage_counts_only_judged_test_queries(tiny_collection, tmp_path):
 
 
 def test_exposure_lists_the_queries_whose_relevant_documents_were_never_positives():
-    from synthir.quality import exposure
+    from synthir.retrieval.quality import exposure
 
     qrels = {"q1": {"d1": 2, "d2": 1}, "q2": {"d3": 1}, "q3": {"d4": 0, "d5": 1}}
     rows = [{"positive_id": "d2"}, {"positive_id": "d9"}, {"positive_id": "d4", "positive_ids": ["d4", "d5"]}]
@@ -65,7 +64,7 @@ def test_exposure_lists_the_queries_whose_relevant_documents_were_never_positive
 
 
 def test_a_multi_positive_training_row_carries_its_positive_ids():
-    from synthir.subsets import training_row
+    from synthir.retrieval.subsets import training_row
 
     corpus = {d: io.Document(d, "", f"text of {d}") for d in ("d1", "d2")}
     row = training_row({"n": 0, "query": "q", "positive_id": "d1", "positive_ids": ["d1", "d2"]}, corpus)

@@ -4,15 +4,16 @@ import dataclasses
 
 import pytest
 
-from synthir import io
-from synthir.bm25 import BM25Index
-from synthir.config import BM25Settings, Filters, StrategyConfig
-from synthir.filters import round_trip
-from synthir.followups import Judge
-from synthir.engine import Rejected, Request
-from synthir.strategies import StrategyInputs, strategy_class
-from synthir.strategies.base import check_garbage, first_line, longest_common_run
-from synthir.strategies.utility import parse_selection
+from synthir.core import io
+from synthir.retrieval.bm25 import BM25Index
+from synthir.core.config import BM25Settings, Filters, StrategyConfig
+from synthir.retrieval.filters import round_trip
+from synthir.retrieval.followups import Judge
+from synthir.generation.strategy import Rejected, Request
+from synthir.generation.strategy import strategy_class
+from synthir.retrieval.strategies.base import StrategyInputs
+from synthir.generation.strategy import check_garbage, first_line, longest_common_run
+from synthir.retrieval.strategies.utility import parse_selection
 
 BM25 = BM25Settings(k1=0.9, b=0.4, stemmer="english", stopwords="en")
 

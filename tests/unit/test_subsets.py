@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from synthir import io
-from synthir.config import BM25Settings, HumanConfig, NegativesConfig, SubsetConfig
-from synthir.io import write_shards
-from synthir.subsets import sample_human, subset_scale
+from synthir.core import io
+from synthir.core.config import BM25Settings, HumanConfig, NegativesConfig, SubsetConfig
+from synthir.core.io import write_shards
+from synthir.retrieval.subsets import sample_human, subset_scale
 
 BM25 = BM25Settings(k1=0.9, b=0.4, stemmer="english", stopwords="en")
 DOCS = [f"d{i}" for i in range(40)]
@@ -100,7 +100,7 @@ def test_the_human_arm_takes_prefixes_of_one_seeded_order(collection, tmp_path):
 
 
 def test_the_human_arm_names_the_split_when_it_is_too_small(collection, tmp_path):
-    from synthir.errors import PoolTooSmallError
+    from synthir.core.errors import PoolTooSmallError
 
     with pytest.raises(PoolTooSmallError, match=r"qrels/train.tsv: 31 human rows asked, the split has 30"):
         sample_human(HumanConfig(scale=31, train_split="train", seed=0), collection, tmp_path / "h.jsonl",

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthir import io, paths
-from synthir.report.summary import per_query_table, saturation, summarise
+from synthir.core import io, paths
+from synthir.retrieval.report.summary import per_query_table, saturation, summarise
 from synthir.stats import benjamini_hochberg, holm, minimum_detectable_effect, paired_randomization
 
 QUERIES = [f"q{i}" for i in range(20)]
@@ -133,7 +133,7 @@ def test_the_arms_are_compared_on_the_queries_neither_was_exposed_to(tmp_path, m
             hidden = QUERIES[10:] if strategy == "human" else QUERIES[5:]
             io.write_json(Path(paths.family_dir("leakage", **w), "leakage.json"),
                           {"leakage": 0.0, "exposure": 0.5, "unexposed_queries": hidden})
-    from synthir.report.summary import unexposed_queries
+    from synthir.retrieval.report.summary import unexposed_queries
 
     unexposed = unexposed_queries(files)
     assert unexposed[("scifact", "scifact", "smol", "qgen", 100)] == QUERIES[5:]

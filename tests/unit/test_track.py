@@ -1,4 +1,4 @@
-from synthir.track import cell_id, redact, run_name
+from synthir.workflow.track import cell_id, redact, run_name
 
 
 def test_redact_hides_credentials_only():

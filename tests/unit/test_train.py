@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from synthir import io
-from synthir.config import Compute, TrainConfig
-from synthir.train import load_training_set, train_retriever
+from synthir.core import io
+from synthir.core.config import Compute, TrainConfig
+from synthir.retrieval.train import load_training_set, train_retriever
 
 
 def write(path, rows):

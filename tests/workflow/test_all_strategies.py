@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from studyrun import make_project, snakemake
 
-from synthir import io
-
+from synthir.core import io
 pytestmark = pytest.mark.slow
 
 

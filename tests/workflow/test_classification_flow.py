@@ -14,9 +14,10 @@ import pytest
 import yaml
 from studyrun import ROOT, PROJECT_FILES, snakemake, synthir
 
-from synthir import closure, io, paths, provenance, study
-from synthir import params as P
+from synthir.core import closure, io, paths, provenance
 
+from synthir.workflow import study
+from synthir.workflow import params as P
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dagdump import dump  # noqa: E402
 

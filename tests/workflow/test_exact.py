@@ -14,8 +14,9 @@ import pytest
 import yaml
 from studyrun import ROOT, copy_study, snakemake
 
-from synthir import closure, io, numerics, paths, provenance, study
+from synthir.core import closure, io, numerics, paths, provenance
 
+from synthir.workflow import study
 sys.path.insert(0, str(ROOT / "tests"))
 from dagdump import dump  # noqa: E402
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import yaml
 from studyrun import _env, make_project, snakemake
 
-from synthir import io
-
+from synthir.core import io
 RAW = "data/raw/dataset~mine"
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from studyrun import _env, dvc, git, snakemake
 
-from synthir import io, numerics, slices
+from synthir.core import io, numerics
 
+from synthir.workflow import slices
 pytestmark = pytest.mark.slow
 FAMILIES = ("data/raw", "data/synthetic", "models", "results", "data/index", "data/prepared")
 

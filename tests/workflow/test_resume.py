@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from studyrun import _env
 
-from synthir import slices
-from synthir import io
-from synthir.llm.cache import LLMCache
+from synthir.workflow import slices
+from synthir.core import io
+from synthir.generation.llm.cache import LLMCache
 
 pytestmark = pytest.mark.slow
 POOL = "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool"
@@ -36,7 +36,7 @@ def generate(work: Path, cfg: dict, cache: Path, out: Path) -> subprocess.Popen:
 
 
 def entries(cache: Path) -> list[str]:
-    """The keys of the calls in the cache (its packs, synthir.llm.cache)."""
+    """The keys of the calls in the cache (its packs, synthir.generation.llm.cache)."""
     return sorted(LLMCache(cache).keys())
 
 
@@ -44,7 +44,7 @@ def test_killed_generation_resumes_byte_identical_without_repeating_calls(tiny_s
     work, params = tiny_study
     reference = {p.name: p.read_bytes() for p in (work / POOL).glob("shard~*.jsonl")}
     # Calls an uninterrupted run makes: whole batches up to the one holding the last response
-    # kept (a batch with any miss is generated whole; see synthir.engine).
+    # kept (a batch with any miss is generated whole; see synthir.generation.engine).
     batch = params["llms"]["smollm2-135m"]["batch_size"]
     reference_calls = -(-io.read_json(work / POOL / "meta.json")["responses"] // batch) * batch
     cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen"})

@@ -10,9 +10,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from synthir import study
-from synthir import io
-from synthir.io import read_pool
+from synthir.workflow import study
+from synthir.core import io
+from synthir.core.io import read_pool
 
 from studyrun import copy_study, snakemake, synthir
 

@@ -11,9 +11,7 @@ import pytest
 import servers
 from studyrun import snakemake
 
-from synthir import study
-
-
+from synthir.workflow import study
 @pytest.fixture
 def mlflow_server(tmp_path: Path) -> Iterator[str]:
     with servers.mlflow_server(tmp_path) as url:

@@ -18,9 +18,9 @@ import servers
 import yaml
 from studyrun import dvc, git, snakemake, synthir
 
-from synthir import study
-from synthir import io
-from synthir.versioning import committed_md5
+from synthir.workflow import study
+from synthir.core import io
+from synthir.workflow.versioning import committed_md5
 
 # Made up for the throw-away local server; the test checks it never lands in a file or log.
 KEY, SECRET = "synthirtestkey", "synthir-test-secret-4b1d9e"

@@ -17,9 +17,9 @@ import yaml
 from servers import free_port, serve
 from studyrun import ROOT, _env
 
-from synthir import config as C
-from synthir import io, slices
-
+from synthir.core import config as C
+from synthir.core import io
+from synthir.workflow import slices
 pytestmark = pytest.mark.slow
 
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
@@ -39,7 +39,7 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> str:
                                "--record", record, "--out-dir", str(manifest)], env=_env(), capture_output=True,
                               text=True)
     assert prepared.returncode == 0, prepared.stderr[-5000:]
-    from synthir.models import llm_weights
+    from synthir.generation.models import llm_weights
 
     model = llm_weights(manifest, work / "cache")  # the transformers folder vLLM serves
     port = free_port()
@@ -67,7 +67,7 @@ def generate_config(tmp: Path, url: str, mirror: Path) -> C.GenerateConfig:
 
 @pytest.fixture(scope="module")
 def scifact(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
-    from synthir.data import fetch_dataset
+    from synthir.retrieval.data import fetch_dataset
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["mirror"] = str(mirror)
@@ -79,7 +79,7 @@ def scifact(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
 
 
 def test_a_pool_generated_over_http_then_regenerated_with_zero_calls(vllm_url, scifact, tmp_path, mirror, monkeypatch):
-    from synthir.pools import build_pool
+    from synthir.retrieval.pools import build_pool
 
     monkeypatch.setenv("SYNTHIR_TEST_KEY", SECRET)
     cfg = generate_config(tmp_path, vllm_url, mirror)
@@ -101,9 +101,9 @@ def test_a_pool_generated_over_http_then_regenerated_with_zero_calls(vllm_url, s
 
 
 def test_an_unreachable_endpoint_fails_after_retries_naming_the_url_not_the_key(tmp_path, mirror, monkeypatch):
-    from synthir.llm import make_backend
-    from synthir.llm.base import Message
-    from synthir.llm.http import HTTPBackendError
+    from synthir.generation.llm import make_backend
+    from synthir.generation.llm.base import Message
+    from synthir.generation.llm.http import HTTPBackendError
 
     monkeypatch.setenv("SYNTHIR_TEST_KEY", SECRET)
     url = f"http://127.0.0.1:{free_port()}/v1"

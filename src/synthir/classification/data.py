@@ -10,10 +10,10 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from synthir import io
-from synthir.config import FetchSource, LabelledFetchConfig, from_json
-from synthir.data import FetchError, Members, locate_source
-from synthir.provenance import Artifact
+from synthir.core import io
+from synthir.core.config import FetchSource, LabelledFetchConfig, from_json
+from synthir.retrieval.data import FetchError, Members, locate_source
+from synthir.core.provenance import Artifact
 
 LABELS = "labels.json"
 

@@ -1,5 +1,5 @@
 """Generating labelled examples: FewGen and SynthesizRR (arXiv 2405.10040), through the cached
-engine of the retrieval strategies (synthir.engine: fixed chunks, every call cached, a killed
+engine of the retrieval strategies (synthir.generation.engine: fixed chunks, every call cached, a killed
 run resumes with the same bytes).
 
 * ``fewgen``: the LLM writes an example of a label from the label's instruction alone
@@ -30,17 +30,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from synthir import io
-from synthir.bm25 import BM25Index
+from synthir.core import io
+from synthir.retrieval.bm25 import BM25Index
 from synthir.classification.data import labels as read_labels
 from synthir.classification.data import read_examples
-from synthir.config import ExamplesConfig, StrategyConfig
-from synthir.engine import Rejected, Request, generate, open_llm, write_pool
-from synthir.errors import PoolTooSmallError
-from synthir.io import Document, Query, Run
-from synthir.llm.base import Message
-from synthir.provenance import Artifact
-from synthir.strategies.base import (
+from synthir.core.config import ExamplesConfig, StrategyConfig
+from synthir.generation.engine import generate, open_llm, write_pool
+from synthir.generation.strategy import Rejected, Request
+from synthir.core.errors import PoolTooSmallError
+from synthir.core.io import Document, Query, Run
+from synthir.generation.llm.base import Message
+from synthir.core.provenance import Artifact
+from synthir.generation.strategy import (
     Strategy, check_garbage, check_length, item_seed, load_template, longest_common_run, truncate_words, words,
 )
 
@@ -239,9 +240,9 @@ def bm25_search(index: BM25Index) -> Search:
 def dense_search(cfg: ExamplesConfig, corpus: dict[str, Document], encoder_dir: Path, index_dir: Path) -> Search:
     """The encoder's stored index of the content corpus (checked: same settings, same passage
     tower, same documents), searched with its query side."""
-    from synthir.encoders import load_encoder
-    from synthir.evaluate import dense_search as search_index
-    from synthir.evaluate import load_index
+    from synthir.retrieval.encoders import load_encoder
+    from synthir.retrieval.evaluate import dense_search as search_index
+    from synthir.retrieval.evaluate import load_index
 
     assert cfg.dense is not None
     encoder = load_encoder(encoder_dir, cfg.dense.encoding, cfg.compute)
@@ -286,7 +287,7 @@ def build_examples(cfg: ExamplesConfig, dataset_dir: Path, corpus_dir: Path | No
                    index_dir: Path | None = None) -> Artifact:
     """Generate chunk by chunk until every label has its share of ``cfg.max_scale`` accepted
     examples; write every response (accepted or rejected, with its reason) to pool shards."""
-    from synthir.strategies import strategy_class
+    from synthir.generation.strategy import strategy_class
 
     st = cfg.strategy
     names = read_labels(dataset_dir)

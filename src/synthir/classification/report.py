@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthir import io, paths
+from synthir.core import io, paths
 from synthir.classification.stats import entropy
-from synthir.params import HUMAN
+from synthir.core.paths import HUMAN
 from synthir.stats import ALPHA, contrast, holm, independent_bootstrap, paired_bootstrap
 
 STAT_COLUMNS = ("self_bleu", "entity_entropy", "mauve", "label_preservation", "label_cosine", "distinct_2")
@@ -85,7 +85,7 @@ def build(metrics: list[Path], stats: list[Path], roles: dict[str, Any]) -> tupl
 
 def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: dict[tuple[str, str, str, int], Any],
            roles: dict[str, Any]) -> str:
-    from synthir.strategies import strategy_class
+    from synthir.generation.strategy import strategy_class
 
     rag = sorted(a for a, k in roles.items() if strategy_class(k).retrieves)
     few = sorted(a for a, k in roles.items() if not strategy_class(k).retrieves)

@@ -9,12 +9,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from synthir import io
+from synthir.core import io
 from synthir.classification.data import labels as read_labels
 from synthir.classification.data import read_examples
-from synthir.config import ExamplesSubsetConfig
-from synthir.errors import PoolTooSmallError
-from synthir.provenance import Artifact
+from synthir.core.config import ExamplesSubsetConfig
+from synthir.core.errors import PoolTooSmallError
+from synthir.core.provenance import Artifact
 
 
 def balanced(rows: list[dict[str, Any]], names: list[str], scale: int, where: str) -> list[dict[str, Any]]:

@@ -23,13 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from synthir import io, stats
+from synthir import stats
+
+from synthir.core import io
 from synthir.classification.data import labels as read_labels
 from synthir.classification.data import read_examples
 from synthir.classification.students import embed
-from synthir.config import ClassStatsConfig
-from synthir.provenance import Artifact
-from synthir.quality import distinct_n
+from synthir.core.config import ClassStatsConfig
+from synthir.core.provenance import Artifact
+from synthir.retrieval.quality import distinct_n
 
 
 def entropy(counts: Counter[str]) -> float:

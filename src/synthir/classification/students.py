@@ -17,18 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from synthir import io
+from synthir.core import io
 from synthir.classification.data import labels as read_labels
 from synthir.classification.data import read_examples
-from synthir.config import Compute, Encoding, StudentConfig, StudentEvalConfig
-from synthir.provenance import Artifact
+from synthir.core.config import Compute, Encoding, StudentConfig, StudentEvalConfig
+from synthir.core.provenance import Artifact
 
 STUDENT = "student.json"
 BATCH = 64
 
 
 def embed(encoder_dir: Path, texts: list[str], max_seq_length: int, compute: Compute) -> np.ndarray:
-    from synthir.encoders import load_encoder
+    from synthir.retrieval.encoders import load_encoder
 
     enc = Encoding(batch_size=BATCH, max_seq_length=max_seq_length, dtype="float32", query_prefix="", passage_prefix="")
     model = load_encoder(encoder_dir, enc, compute).model

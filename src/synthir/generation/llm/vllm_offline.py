@@ -1,0 +1,70 @@
+"""vLLM's offline engine (GPU environments; vLLM cannot share the CPU environment's torch).
+
+Per-item seeds go into ``SamplingParams``; ``VLLM_BATCH_INVARIANT`` is recorded in the
+identity because without it vLLM's output depends on batch composition.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from synthir.core import io
+from synthir.core.config import Compute, Decoding, GeneratorConfig
+from synthir.generation.llm.base import Completion, Prompt
+from synthir.generation.llm.hf import render_local
+from synthir.generation.models import WEIGHTS_FILE
+
+
+class VLLMBackend:
+    def __init__(self, cfg: GeneratorConfig, model_dir: Path, compute: Compute) -> None:
+        try:
+            from vllm import LLM
+        except ImportError as e:
+            raise ImportError(
+                "the vllm backend needs vLLM: install it in a GPU environment "
+                "(`pip install synthir[vllm]`) or serve the model and use backend: openai"
+            ) from e
+        import torch
+
+        self.cfg = cfg
+        self.llm = LLM(model=str(model_dir), dtype=cfg.dtype, seed=0)
+        self.tokenizer = self.llm.get_tokenizer()
+        # vLLM's batch-invariant mode makes an item's output independent of its batch
+        self.batch_invariant = os.environ.get("VLLM_BATCH_INVARIANT", "0") == "1"
+        self._identity = {
+            "backend": "vllm",
+            "backend_version": importlib.metadata.version("vllm"),
+            "model": cfg.alias,
+            "weights_sha256": io.read_json(model_dir / WEIGHTS_FILE)["weights_sha256"],
+            "dtype": cfg.dtype,
+            "batch_invariant": os.environ.get("VLLM_BATCH_INVARIANT", "0"),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        }
+
+    def identity(self) -> dict[str, Any]:
+        return self._identity
+
+    def render(self, prompt: Prompt) -> str:
+        return render_local(self.tokenizer, self.cfg.chat, prompt)
+
+    def generate(self, prompts: list[Prompt], decoding: Decoding, seeds: list[int]) -> list[Completion]:
+        from vllm import SamplingParams
+
+        params = [
+            SamplingParams(
+                max_tokens=decoding.max_new_tokens, temperature=decoding.temperature,
+                top_p=decoding.top_p, seed=seed,
+            )
+            for seed in seeds
+        ]
+        start = time.perf_counter()
+        outs = self.llm.generate([self.render(p) for p in prompts], params, use_tqdm=False)
+        per_item = (time.perf_counter() - start) / max(1, len(prompts))
+        return [
+            Completion(o.outputs[0].text, len(o.prompt_token_ids), len(o.outputs[0].token_ids), per_item)
+            for o in outs
+        ]

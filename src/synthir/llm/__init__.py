@@ -1,6 +1,0 @@
-"""LLM access: one backend protocol, a registry of backends, and a content-addressed cache."""
-
-from synthir.llm.base import Backend, Completion, Message, Prompt
-from synthir.llm.registry import BACKENDS, backend_module, make_backend
-
-__all__ = ["BACKENDS", "Backend", "Completion", "Message", "Prompt", "backend_module", "make_backend"]

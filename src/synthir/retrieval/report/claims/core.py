@@ -1,0 +1,214 @@
+"""What every paper's claims are made of: a study's cells (:class:`Study`), the tests on them
+(:class:`Test`), a claim with its criterion and decision (:class:`Claim`), and the verdict words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from synthir.core.paths import HUMAN
+from synthir.core.paths import NONE
+from synthir.stats import ALPHA, Contrast, contrast_of_tables
+from synthir.generation.strategy import Strategy, strategy_class
+
+METRIC = "ndcg_at_10"
+MIN_SEEDS = 3
+#: nDCG@10 difference below which two arms count as "about equal" (equivalence-type claims).
+MARGIN = 0.02
+NOT_DETECTABLE = "not detectable at this power"
+NOT_MEASURED = "not measured by this study"
+
+Verdict = tuple[str, str]
+
+
+@dataclass
+class Test:
+    """One contrast of cells on the eval queries, with its adjusted p-values and power. An
+    equivalence test (``margin``) adds the TOST p-value to the family beside the difference's."""
+
+    label: str
+    contrast: Contrast
+    margin: float | None = None
+    #: the training dataset and the bases whose cells it compares (the positive control's keys)
+    dataset: str = ""
+    bases: tuple[str, ...] = ()
+    p_holm: float = float("nan")
+    p_equivalent_holm: float = float("nan")
+    mde: float = float("nan")
+
+    @property
+    def mean(self) -> float:
+        return self.contrast.mean
+
+    @property
+    def p(self) -> float:
+        return self.contrast.p()
+
+    def p_values(self) -> list[float]:
+        return [self.p] + ([self.contrast.p_equivalent(self.margin)] if self.margin is not None else [])
+
+    def significant(self) -> bool:
+        return self.p_holm < ALPHA
+
+    def equivalent(self) -> bool:
+        return self.p_equivalent_holm < ALPHA
+
+    def cite(self) -> str:
+        tost = (f", within +-{self.margin} by TOST: Holm p = {self.p_equivalent_holm:.3g}"
+                if self.margin is not None else "")
+        return (f"{self.label}: {self.mean:+.4f} (Holm p = {self.p_holm:.3g}, raw p = {self.p:.3g}{tost}; "
+                f"80%-power minimum detectable effect {self.mde:.4f} at the family's level; "
+                f"seeds {'/'.join(map(str, self.contrast.replicates))})")
+
+
+@dataclass
+class Claim:
+    """A paper's claim: ``decide`` turns its tests, once adjusted, into a verdict; ``verdict`` is
+    set directly where no test applies (too few seeds, cells this study does not have)."""
+
+    title: str
+    claim: str
+    criterion: str
+    tests: list[Test] = field(default_factory=list)
+    decide: Callable[[list[Test]], Verdict] | None = None  # after adjustment: (verdict, why)
+    verdict: Verdict | None = None
+    table: list[str] = field(default_factory=list)
+
+
+def cite(ts: Iterable[Test]) -> str:
+    return "; ".join(t.cite() for t in ts)
+
+
+def sign_decision(ts: list[Test]) -> Verdict:
+    """Supported when every test is significantly positive, contradicted when any is significantly
+    negative."""
+    if ts and all(t.significant() and t.mean > 0 for t in ts):
+        return "supported", cite(ts)
+    if any(t.significant() and t.mean < 0 for t in ts):
+        return "contradicted", cite(ts)
+    return NOT_DETECTABLE, cite(ts)
+
+
+class Cells:
+    """Per-query scores of the study's cells: a seeds x queries table per cell."""
+
+    def __init__(self, per_query: pd.DataFrame) -> None:
+        d = per_query[per_query["metric"] == METRIC]
+        keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
+        self.scores = {k: g.pivot_table(index="seed", columns="query", values="score", aggfunc="mean")
+                       for k, g in d.groupby(keys)}
+        self.seeds = {k: len(v.index) for k, v in self.scores.items()}
+
+    def get(self, dataset: str, ev: str, augmenter: str, strategy: str, scale: int, base: str) -> pd.DataFrame | None:
+        return self.scores.get((dataset, ev, augmenter, strategy, scale, base))
+
+    def baseline(self, ev: str, base: str) -> pd.DataFrame | None:
+        return self.scores.get((NONE, ev, NONE, NONE, 0, base))
+
+    def seeds_of(self, *key: Any) -> int:
+        return self.seeds.get(tuple(key), 0)
+
+
+class Study:
+    """A study's cells and its aliases' roles (``roles``: each augmenter's parameter count, each
+    strategy's kind, negative source and conditioning, human-label share), with the positive
+    control: whether the human-label arm moves each base on each training dataset."""
+
+    def __init__(self, scaling: pd.DataFrame, per_query: pd.DataFrame, roles: dict[str, Any]) -> None:
+        self.cells = Cells(per_query)
+        self.trained = scaling[(scaling["scale"] > 0)]
+        self.datasets = sorted(set(self.trained["train_dataset"]))
+        self.evals = sorted(set(scaling["eval_dataset"]))
+        self.strategies: dict[str, dict[str, Any]] = roles.get("strategies", {})
+        self.sizes: dict[str, int] = roles.get("augmenters", {})
+        self.control: dict[tuple[str, str], Test] = {}
+        trained = self.trained
+        for ds in self.datasets:
+            for base in sorted(set(trained[trained["strategy"] == HUMAN]["base"])):
+                scales = sorted(trained[(trained["strategy"] == HUMAN) & (trained["base"] == base)]["scale"].unique())
+                top = self.cells.get(ds, ds, NONE, HUMAN, int(scales[-1]), base) if scales else None
+                ref = self.cells.baseline(ds, base)
+                if top is not None and ref is not None:
+                    self.control[(ds, base)] = self.test(f"human labels x{int(scales[-1])} vs untouched {base} on {ds}",
+                                                         top, ref)
+        self.few = self.min_seeds() < MIN_SEEDS
+        self.seeds_note = (f"this study's synthetic cells have {self.min_seeds()} seed(s); claims need at least "
+                           f"{MIN_SEEDS} (e.g. `--configfile configs/paper-shapes.yaml`)")
+
+    def movable(self, ds: str, base: str) -> bool | None:
+        t = self.control.get((ds, base))
+        return None if t is None else (t.significant() and t.mean > 0)
+
+    def seeds_ok(self, *keys: tuple[Any, ...]) -> bool:
+        return all(self.cells.seeds_of(*k) >= MIN_SEEDS for k in keys)
+
+    def min_seeds(self) -> int:
+        synthetic = [n for k, n in self.cells.seeds.items() if k[4] > 0]
+        return min(synthetic) if synthetic else 0
+
+    @staticmethod
+    def test(label: str, a: pd.DataFrame, b: pd.DataFrame, margin: float | None = None,
+             on: tuple[str, tuple[str, ...]] = ("", ())) -> Test:
+        """a - b, measured on training dataset and bases ``on``."""
+        return Test(label, contrast_of_tables([(1.0, a), (-1.0, b)]), margin, *on)
+
+    def is_kind(self, alias: str, kind: type[Strategy]) -> bool:
+        st = self.strategies.get(alias, {})
+        return "kind" in st and strategy_class(st["kind"]) is kind
+
+    def lines(self, kind: type[Strategy]) -> list[tuple[str, str, str]]:
+        """(training dataset, augmenter, strategy) of every trained line of this kind."""
+        rows = self.trained[self.trained["strategy"].map(lambda a: self.is_kind(a, kind))]
+        return sorted({(r.train_dataset, r.augmenter, r.strategy) for r in rows.itertuples()})
+
+    def arms(self, predicate: Callable[[dict[str, Any]], bool], kind: type[Strategy] | None = None) -> list[str]:
+        """Trained strategy aliases (of ``kind``, if given) whose roles satisfy ``predicate``."""
+        return sorted(a for a, s in self.strategies.items()
+                      if (kind is None or self.is_kind(a, kind)) and predicate(s) and a in set(self.trained["strategy"]))
+
+    def compare(self, a_alias: str, b_alias: str, margin: float | None) -> list[Test]:
+        """``a_alias`` vs ``b_alias`` in every cell they share (augmenter, scale, base, eval)."""
+        out = []
+        for ds in self.datasets:
+            rows = self.trained[(self.trained["strategy"] == a_alias)]
+            for r in rows[["augmenter", "scale", "base"]].drop_duplicates().itertuples():
+                for ev in self.evals:
+                    a = self.cells.get(ds, ev, r.augmenter, a_alias, int(r.scale), r.base)
+                    b = self.cells.get(ds, ev, r.augmenter, b_alias, int(r.scale), r.base)
+                    if a is not None and b is not None and self.seeds_ok((ds, ev, r.augmenter, a_alias, int(r.scale),
+                                                                          r.base)):
+                        out.append(self.test(f"{a_alias} vs {b_alias}, {r.augmenter} x{int(r.scale)} on {r.base}, "
+                                             f"eval {ev}", a, b, margin, on=(ds, (r.base,))))
+        return out
+
+    def arms_claim(self, criterion: str, title: str, claim: str, a_arms: list[str], b_arms: list[str],
+                   want: str) -> Claim:
+        """Every arm of ``a_arms`` against every arm of ``b_arms`` in the cells they share, where the
+        claim ``want``\\ s a to be ``equal`` (TOST within MARGIN), ``worse`` or ``better``."""
+        c = Claim(title, claim, criterion)
+        if self.few and a_arms and b_arms:
+            c.verdict = (NOT_DETECTABLE, self.seeds_note)
+            return c
+        if not (a_arms and b_arms):
+            c.verdict = (NOT_MEASURED, "configs/strategies.yaml has these arms")
+            return c
+        c.tests = [t for a in a_arms for b in b_arms for t in self.compare(a, b, MARGIN if want == "equal" else None)]
+
+        def decide(ts: list[Test]) -> Verdict:
+            worse = any(t.significant() and t.mean < 0 for t in ts)
+            better = any(t.significant() and t.mean > 0 for t in ts)
+            if want == "equal":
+                if worse:
+                    return "contradicted", cite(ts)
+                return ("supported", cite(ts)) if ts and all(t.equivalent() for t in ts) else (NOT_DETECTABLE, cite(ts))
+            good, bad = (worse, better) if want == "worse" else (better, worse)
+            if good and not bad:
+                return "supported", cite(ts)
+            return ("contradicted", cite(ts)) if bad and not good else (NOT_DETECTABLE, cite(ts))
+
+        c.decide = decide if c.tests else None
+        c.verdict = None if c.tests else (NOT_DETECTABLE, "no cells with enough seeds")
+        return c
