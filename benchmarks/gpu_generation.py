@@ -13,7 +13,7 @@ the digest the study's manifest records (another transformers version may dequan
 differently), then generates every prompt with the backend on cuda (the study's decoding:
 greedy, 32 new tokens) at two batch sizes, twice each, and the first 64 prompts on the CPU too.
 It prints and writes completion tokens/s, whether the two GPU runs gave identical texts, and how
-many GPU texts equal the CPU's. vLLM's offline engine is not in it: see README (Status).
+many GPU texts equal the CPU's. vLLM's offline engine is not in it: see docs/status.md.
 """
 
 from __future__ import annotations

@@ -62,6 +62,8 @@ def check_tracking(work: Path, params: dict, uri: str) -> None:
     assert {k: [x.info.run_id for x in v] for k, v in again.items()} == {k: [x.info.run_id for x in v] for k, v in runs.items()}
     receipt = json.loads((work / "reports/mlflow_runs.json").read_text())
     assert {v["action"] for v in receipt["runs"].values()} == {"unchanged"}
+    # MLflow 3.17's UI follows its per-browser switch, not the tag: the receipt names the runs table
+    assert receipt["ui_path"] == f"#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning"
 
 
 def test_tracking_to_sqlite_is_one_run_per_cell_and_idempotent(tiny_study, tmp_path):

@@ -4,7 +4,7 @@ The same job on two CPUs of one architecture gives other floats when the librari
 kernels by CPU feature at load time: torch's ATen kernels (AVX2 / AVX-512 builds), oneDNN's JIT
 (AVX2 / AVX-512 / AMX), MKL's GEMM (a code path per ISA *and vendor*), numpy's SIMD loops and
 the two OpenBLAS builds (numpy's, FAISS's), FAISS's own SIMD level. Each was found by encoding
-passages, training and generating under one cap at a time (README, "Exactness across CPUs").
+passages, training and generating under one cap at a time (docs/concepts/numerics.md).
 
 ``portable``
     Every dispatch is pinned before the library loads to a code path any x86-64 CPU with AVX2
@@ -169,8 +169,8 @@ def pin(mode: str, device: str, threads: int, planned: str) -> None:
         os.environ.update(PORTABLE_ENV)
     if device == "cuda":
         # cuBLAS and some CUDA kernels pick reduction orders at run time: two identical runs of
-        # the transformers backend on an H200 gave different texts without these (README,
-        # "Benchmarks"); with them they were identical at ~60% of the speed.
+        # the transformers backend on an H200 gave different texts without these
+        # (docs/benchmarks.md); with them they were identical at ~60% of the speed.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     here = platform(mode, device, None)  # what this machine is, whatever was configured
     if here != planned:

@@ -241,7 +241,7 @@ def encoder_from_files(fmt: str, files: list[Path], max_seq_length: int = 256) -
 
         # A masked-LM checkpoint has no pooler, so transformers initialises BertModel's at random.
         # Mean pooling never reads it, but it is saved with the weights: seeded, the prepared
-        # folder has the same bytes on every build (README, "What exact means").
+        # folder has the same bytes on every build (docs/concepts/exactness.md).
         with torch.random.fork_rng():
             torch.manual_seed(0)
             return _mean_pooled(Transformer(str(files[0]), max_seq_length=max_seq_length))

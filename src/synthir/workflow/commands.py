@@ -95,6 +95,8 @@ TOOLS: dict[str, Tool] = {
     "release": Tool("synthir.workflow.tools:release", "write synthetic sets (not the LLM, not the corpus) as a release folder",
                     (("subsets", {"nargs": "+", "help": "synthetic set directories (data/synthetic/.../scale~N)"}),
                      ("--name", _REQ), ("--out", {"required": True, "help": "folder the release is written into"}))),
+    "docs": Tool("synthir.workflow.tools:docs", "write the manual's generated pages (reference, results, README's result)",
+                 (("--check", {"action": "store_true", "help": "write nothing; exit 1 naming the stale pages"}),)),
 }
 
 

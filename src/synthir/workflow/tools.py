@@ -66,7 +66,7 @@ def import_collection(a: argparse.Namespace) -> None:
                                                           if quirks["duplicate_ids"] else ""))
     name = out.name.lower().replace("_", "-")
     print(f"""
-# add to params.yaml (or an overlay: see README "Use your own corpus")
+# add to params.yaml (or an overlay: see docs/how-to/own-corpus.md)
 datasets:
   {name}:
     url: null
@@ -233,6 +233,9 @@ def track(a: argparse.Namespace) -> None:
     actions = [r["action"] for r in receipt["runs"].values()]
     log.info("MLflow %s: %d cells, %d created, %d unchanged", receipt["tracking_uri"], len(actions),
              actions.count("created"), actions.count("unchanged"))
+    ui = receipt["tracking_uri"] if receipt["tracking_uri"].startswith("http") else "http://127.0.0.1:5000"
+    log.info("runs table: %s/%s (`mlflow ui --backend-store-uri %s` for a local store)", ui.rstrip("/"),
+             receipt["ui_path"], receipt["tracking_uri"])
 
 
 def lineage(a: argparse.Namespace) -> int:
@@ -272,6 +275,19 @@ def release(a: argparse.Namespace) -> None:
     folder = do_release(Path.cwd(), a.name, Path(a.out), a.subsets)
     print(f"{folder}: release {a.name} of {len(a.subsets)} synthetic sets; serve the folder as files or "
           f"over HTTP, and pull it with `python -m synthir pull --release {folder}` (or its URL)")
+
+
+def docs(a: argparse.Namespace) -> int:
+    """The manual's pages written from the code and the committed reports (synthir.workflow.docs)."""
+    from synthir.workflow import docs as manual
+
+    root = Path.cwd()
+    if not (root / "mkdocs.yml").is_file():
+        raise UserError(f"{root}: no mkdocs.yml here; run `python -m synthir docs` from the project root")
+    stale = manual.write(root, check=a.check)
+    for page in stale:
+        print(f"{'stale' if a.check else 'wrote'} {page}")
+    return 1 if a.check and stale else 0
 
 
 def classification_report(a: argparse.Namespace) -> None:

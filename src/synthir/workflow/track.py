@@ -115,9 +115,13 @@ def sync(metrics_paths: list[Path], tracking_uri: str | None = None, experiment:
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name(experiment)
     exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
-    # MLflow 3 opens an experiment on its GenAI traces unless it is told these are model runs
+    # what the experiment is, for MLflow's own reading. The UI of MLflow 3.17 does not follow
+    # it: a browser opens every experiment on the GenAI overview until its "GenAI | Model
+    # training" switch is set (remembered per browser) or the URL says `workflowType`; so the
+    # receipt carries the path that opens on the runs table, and the sync prints it
     client.set_experiment_tag(exp_id, "mlflow.experimentKind", "custom_model_development")
-    receipt: dict[str, Any] = {"tracking_uri": redact(uri), "experiment": experiment, "runs": {}}
+    receipt: dict[str, Any] = {"tracking_uri": redact(uri), "experiment": experiment, "runs": {},
+                               "ui_path": f"#/experiments/{exp_id}/runs?workflowType=machine_learning"}
     for cid, cell in sorted(collect(metrics_paths).items()):
         existing = client.search_runs([exp_id], filter_string=f"tags.`synthir.cell` = '{cid}'")
         keep = [r for r in existing if r.data.tags.get("synthir.content") == cell["content"]]

@@ -83,7 +83,7 @@ class TransformersBackend:
     outputs equal those of plain left padding; bf16 weights on CPU halve the time of fp32.
     """
 
-    #: in bf16 a batch's padding and shape change some greedy tokens (README, Benchmarks)
+    #: in bf16 a batch's padding and shape change some greedy tokens (docs/benchmarks.md)
     batch_invariant = False
 
     def __init__(self, cfg: GeneratorConfig, model_dir: Path, compute: Compute) -> None:

@@ -1,0 +1,69 @@
+"""The manual: its generated pages equal what the code and the committed reports say today,
+every key of params.yaml has a meaning, and `mkdocs build --strict` passes (a broken link, an
+anchor that does not exist or a page missing from nav fails it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synthir.workflow import docs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("page", sorted(docs.expected(ROOT)))
+def test_a_generated_page_says_what_the_code_and_reports_say(page):
+    want = docs.expected(ROOT)[page]
+    have = (ROOT / page).read_text(encoding="utf-8") if (ROOT / page).is_file() else ""
+    assert have == want, f"{page} is stale: run `python -m synthir docs` and commit it"
+
+
+def test_every_key_of_params_yaml_has_a_meaning():
+    keys = docs.params_keys((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    assert len(keys) > 150
+    assert [k.path for k in keys if not k.meaning] == []
+
+
+def test_the_reference_names_every_command_and_kind():
+    from synthir.generation.strategy import STRATEGIES
+    from synthir.workflow.cli import JOBS, tools
+
+    commands = docs.commands_page()
+    assert all(f"### `{name}`" in commands for name in [*tools(), *JOBS])
+    kinds = docs.strategies_page()
+    assert all(f"## `{kind}`" in kinds for kind in STRATEGIES)
+
+
+def test_the_readme_result_is_read_from_the_report(tmp_path):
+    import pandas as pd
+
+    df = pd.read_csv(ROOT / "reports/summary.csv")
+    row = (df["metric"] == "ndcg_at_10") & (df["eval_dataset"] == "scifact") & (df["base"] == "splade-tiny") & (
+        df["strategy"] == "human") & (df["scale"] == 800)
+    assert row.sum() == 1
+    df.loc[row, "mean"] = 0.987654
+    (tmp_path / "reports").mkdir()
+    df.to_csv(tmp_path / "reports/summary.csv", index=False)
+    assert "to 0.988 nDCG@10" in docs.readme_result(tmp_path)
+    assert "to 0.988 nDCG@10" not in docs.readme_result(ROOT)
+
+
+def test_mkdocs_builds_strict(tmp_path):
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's banner about its successor
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / "site/reference/params/index.html").is_file()
+
+
+def test_a_changed_schema_description_shows_in_the_reference(monkeypatch):
+    schema = docs._schema()
+    schema["properties"]["compute"]["properties"]["numerics"]["description"] = "a description changed in the schema"
+    monkeypatch.setattr(docs, "_schema", lambda: schema)
+    page = docs.params_page((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    assert "| `compute.numerics` |" in page and "a description changed in the schema" in page
