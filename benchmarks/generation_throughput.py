@@ -5,11 +5,13 @@ The same qgen prompts (SciFact passages, the default study's prompt and decoding
   * transformers: synthir's backend (batches of ``batch_size``, bf16, the batch's shared prompt
     prefix run once), and the same batches with plain left padding, to show what sharing adds,
   * openai: synthir's HTTP backend, if ``--openai-url`` names a running OpenAI-compatible server,
-  * vllm: synthir's offline vLLM backend, if vllm is importable (GPU environments).
+  * vllm: synthir's offline vLLM backend (`backend: vllm`), run by ``--vllm-python`` (the
+    environment scripts/setup-vllm.sh builds: vLLM pins its own torch) on the same prompts.
 Prints prompts/s, completion tokens/s and the ratio to the naive loop, plus how often the
 greedy outputs agree with the naive loop's (padding can change a greedy token in bf16).
 
-    python benchmarks/generation_throughput.py [--llm smollm2-135m] [--prompts 64]
+    python benchmarks/generation_throughput.py [--llm smollm2-135m] [--prompts 64] \
+        [--vllm-python .venv-vllm/bin/python] [--openai-url http://127.0.0.1:8000/v1]
 
 Needs the prepared LLM and the raw data set; it builds them with Snakemake if missing.
 """
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import subprocess
 import sys
 import time
@@ -26,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from synthir.core import config as C
-from synthir.core import io, paths
+from synthir.core import io, numerics, paths
 from synthir.workflow import slices
 from synthir.generation.llm.hf import TransformersBackend, generate_tokens, render_local
 from synthir.generation.strategy import strategy_class
@@ -81,7 +85,38 @@ def left_padded(backend: TransformersBackend, prompts: list, decoding, batch_siz
     return time.perf_counter() - start, texts, tokens
 
 
+def run_vllm(python: str, gen, model_dir: Path, compute, prompts: list, batch: int) -> tuple[float, list[str], int]:
+    """``batched`` through synthir's VLLMBackend, in the vLLM environment's own process."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "spec.json"
+        spec.write_text(json.dumps({"generator": dataclasses.asdict(gen), "compute": dataclasses.asdict(compute),
+                                    "model_dir": str(model_dir), "prompts": prompts, "batch": batch}))
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        r = subprocess.run([python, __file__, "--vllm-worker", str(spec)], env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"vllm worker failed:\n{r.stderr[-3000:]}")
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+    return out["seconds"], out["texts"], out["tokens"]
+
+
+def vllm_worker(spec_path: str) -> None:
+    from synthir.generation.llm.base import Message
+    from synthir.generation.llm.vllm_offline import VLLMBackend
+
+    spec = json.loads(Path(spec_path).read_text())
+    gen = C.from_json(C.GeneratorConfig, spec["generator"])
+    backend = VLLMBackend(gen, Path(spec["model_dir"]), C.from_json(C.Compute, spec["compute"]))
+    prompts = [tuple(Message(*m) for m in p) for p in spec["prompts"]]
+    batched(backend, prompts[:2], gen.decoding, 2)  # warm-up, as for the other backends
+    seconds, texts, tokens = batched(backend, prompts, gen.decoding, spec["batch"])
+    print(json.dumps({"seconds": seconds, "texts": texts, "tokens": tokens}))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--vllm-worker"]:
+        return vllm_worker(sys.argv[2])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--llm", default="smollm2-135m")
     ap.add_argument("--dataset", default="scifact")
@@ -90,6 +125,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=None, help="default: llms.<llm>.batch_size")
     ap.add_argument("--openai-url", default=None, help="base URL of an OpenAI-compatible server")
     ap.add_argument("--openai-model", default=None)
+    ap.add_argument("--vllm-python", default=None, help="python of the vLLM environment (.venv-vllm/bin/python)")
     a = ap.parse_args()
 
     import torch
@@ -107,7 +143,9 @@ def main() -> None:
     params["study"]["augmenters"] = [a.llm]
     cfg = C.from_json(C.GenerateConfig, slices.identity(params, "generate_pool",
                                                          {"dataset": a.dataset, "augmenter": a.llm, "strategy": "qgen"}))
-    compute = C.Compute(threads=a.threads, device="cpu")
+    # native numerics: the benchmark compares the backends at this CPU's own speed (bf16 where it has it)
+    compute = C.Compute(threads=a.threads, device="cpu", gpu=None, numerics="native",
+                        platform=numerics.platform("native", "cpu"))
     split = cfg.train_split
     inputs = StrategyInputs(io.read_corpus(data_dir / "corpus.jsonl"), io.read_queries(data_dir / "queries.jsonl"),
                             io.read_split(data_dir, split), cfg.strategy.seed)
@@ -134,13 +172,9 @@ def main() -> None:
             concurrency=8, timeout_s=120, max_retries=3))
         seconds, texts, tokens = batched(OpenAIBackend(ocfg, None), prompts, dec, len(prompts))
         rows.append(("synthir openai (HTTP, 8 concurrent)", seconds, tokens, texts))
-    try:
-        from synthir.generation.llm.vllm_offline import VLLMBackend
-
-        seconds, texts, tokens = batched(VLLMBackend(gen, model_dir, compute), prompts, dec, len(prompts))
-        rows.append(("synthir vllm (offline)", seconds, tokens, texts))
-    except ImportError as e:
-        print(f"vllm: skipped ({e})")
+    if a.vllm_python:
+        seconds, texts, tokens = run_vllm(a.vllm_python, gen, model_dir, compute, prompts, len(prompts))
+        rows.append(("synthir vllm (offline engine)", seconds, tokens, texts))
 
     base = rows[0][1]
     print(f"\n{len(prompts)} qgen prompts, {a.llm}, {dec.max_new_tokens} new tokens max, greedy, "

@@ -147,3 +147,16 @@ def test_every_kind_has_its_module_and_every_named_prompt_exists(params):
             # overlay entries (tests/config/strategies.yaml) name only what they change
             for name in [st.get("prompt"), st.get("pseudo_answer"), st.get("filters", {}).get("judge"), (st.get("negatives") or {}).get("prompt")]:
                 assert name is None or (src / "prompts" / f"{name}.json").is_file(), f"{path}: {alias} -> {name}"
+
+
+def test_vllm_on_cpu_is_refused_in_portable_numerics_naming_the_keys():
+    from synthir.core.config import ConfigError
+    from synthir.workflow import params as P
+
+    p = P.load(ROOT / "tests/config/params.yaml")
+    p["llms"]["smollm2-135m"]["backend"] = "vllm"
+    with pytest.raises(ConfigError) as e:
+        P.validate_params(p)
+    assert "llms.smollm2-135m.backend" in str(e.value) and "compute.numerics: native" in str(e.value)
+    p["compute"]["numerics"] = "native"
+    P.validate_params(p)  # vLLM's own kernels: this CPU's bytes, named by the native platform

@@ -166,7 +166,7 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
                 why += [f"human_fraction {st['human_fraction']}"] if st["human_fraction"] else []
                 out.append(f"study.strategies: {alias!r} ({st['kind']}) needs the labelled split of training "
                            f"dataset {name!r}, whose datasets.{name}.train_split is null ({'; '.join(why)})")
-    out += _task_problems(p, task)
+    out += _task_problems(p, task) + _numerics_problems(p)
     reserved = {NONE, HUMAN}
     for section in ("datasets", "llms", "encoders", "strategies"):
         for alias in reserved & set(p[section]):
@@ -176,6 +176,16 @@ def _cross_reference_problems(p: dict[str, Any]) -> list[str]:
     if "bm25" in p["encoders"]:
         out.append("encoders.bm25: alias 'bm25' is reserved for the BM25 baseline")
     return out
+
+
+def _numerics_problems(p: dict[str, Any]) -> list[str]:
+    """Backends whose kernels no cap pins cannot promise portable bytes."""
+    compute = p["compute"]
+    if compute["device"] != "cpu" or compute["numerics"] != "portable":
+        return []
+    return [f"llms.{alias}.backend: vllm computes on CPU with vLLM's own kernels, which nothing pins, so its "
+            "bytes are this CPU's: set compute.numerics: native (or backend: transformers)"
+            for alias in p["study"]["augmenters"] if p["llms"].get(alias, {}).get("backend") == "vllm"]
 
 
 def _task(p: dict[str, Any], name: str) -> str | None:

