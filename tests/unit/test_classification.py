@@ -6,7 +6,9 @@ spaCy's NER, sacrebleu, scikit-learn); no LLM: prompts and parsing are checked d
 from __future__ import annotations
 
 import json
+import math
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -313,3 +315,14 @@ def test_a_classification_study_is_versioned_by_dvc_like_a_retrieval_one():
     assert "data/raw/dataset~movie-reviews" in outs["data"] and "data/index/corpus~movie-reviews/base~minilm-l6" in outs["results"]
     assert "students.finetune-minilm.learning_rate" in stages["models"]["params"]
     assert "datasets.ag-news.classification.carve.train" in stages["data"]["params"]
+
+
+def test_entity_entropy_is_compared_at_matched_entity_counts():
+    # many entities from a small vocabulary vs a few, all distinct: on all entities the larger set
+    # looks more diverse only because it has more entities; at the smaller count it is less
+    many = [[f"ORG:{i % 50}"] for i in range(400)]
+    few = [[f"ORG:x{i}"] for i in range(40)]
+    assert stats.entropy(Counter(e for es in many for e in es)) > stats.entropy(Counter(e for es in few for e in es))
+    at = report._entity_entropy_at(40)
+    assert at(many) < at(few) == pytest.approx(math.log(40))
+    assert at(many) == at(many)  # seeded subsamples: the same number every time
