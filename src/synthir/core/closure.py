@@ -66,7 +66,7 @@ def direct_imports(module: str) -> frozenset[str]:
             if target.split(".")[0] != PACKAGE:
                 continue
             found.add(target)
-            # `from synthir import io`: io is a module, not a name in synthir/__init__.py
+            # `from synthir.core import io`: io is a module, not a name in synthir/core/__init__.py
             found |= {f"{target}.{a.name}" for a in node.names if _is_module(f"{target}.{a.name}")}
     return frozenset(found)
 
