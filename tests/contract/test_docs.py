@@ -16,11 +16,19 @@ from synthir.workflow import docs
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("page", sorted(docs.expected(ROOT)))
+GENERATED = ["docs/reference/params.md", "docs/reference/commands.md", "docs/reference/strategies.md",
+             *(f"docs/{page}" for page in docs.RESULTS), "README.md", docs.README_PICTURE[1]]
+
+
+@pytest.mark.parametrize("page", GENERATED)
 def test_a_generated_page_says_what_the_code_and_reports_say(page):
+    missing = [s for s in docs.sources(page) if not (ROOT / s).is_file()]
+    if missing:  # the default study's reports are DVC outputs: a fresh clone has none of them
+        pytest.skip(f"{', '.join(missing)} absent (DVC outputs): `dvc pull` or build the study to check {page}")
     want = docs.expected(ROOT)[page]
-    have = (ROOT / page).read_text(encoding="utf-8") if (ROOT / page).is_file() else ""
-    assert have == want, f"{page} is stale: run `python -m synthir docs` and commit it"
+    have = (ROOT / page).read_bytes() if (ROOT / page).is_file() else b""
+    assert have == (want.encode("utf-8") if isinstance(want, str) else want), \
+        f"{page} is stale: run `python -m synthir docs` and commit it"
 
 
 def test_every_key_of_params_yaml_has_a_meaning():
@@ -42,15 +50,19 @@ def test_the_reference_names_every_command_and_kind():
 def test_the_readme_result_is_read_from_the_report(tmp_path):
     import pandas as pd
 
-    df = pd.read_csv(ROOT / "reports/summary.csv")
+    # a summary.csv git holds (the default study's is a DVC output, absent from a fresh clone),
+    # with the unexposed columns only the default study has, and one number changed
+    df = pd.read_csv(ROOT / "reports/paper-shapes/summary.csv")
+    df = df.assign(unexposed_shared=92, gain_vs_human_unexposed=-0.05, p_vs_human_unexposed_holm=0.5)
     row = (df["metric"] == "ndcg_at_10") & (df["eval_dataset"] == "scifact") & (df["base"] == "splade-tiny") & (
-        df["strategy"] == "human") & (df["scale"] == 800)
+        df["strategy"] == "human") & (df["scale"] == 800) & (df["augmenter"] == "none")
     assert row.sum() == 1
     df.loc[row, "mean"] = 0.987654
+    df = df[(df["augmenter"] != "qwen25-05b")]
     (tmp_path / "reports").mkdir()
     df.to_csv(tmp_path / "reports/summary.csv", index=False)
-    assert "to 0.988 nDCG@10" in docs.readme_result(tmp_path)
-    assert "to 0.988 nDCG@10" not in docs.readme_result(ROOT)
+    text = " ".join(docs.readme_result(tmp_path).split())
+    assert "to 0.988 nDCG@10" in text and "on the 92 test queries" in text
 
 
 def test_mkdocs_builds_strict(tmp_path):

@@ -377,25 +377,51 @@ def readme_result(root: Path) -> str:
                       textwrap.fill(text, 100), END])
 
 
-def expected(root: Path) -> dict[str, str]:
-    """Every generated file's text, by its path in the repository: the reference pages whole,
-    and the results pages and the README with their generated block brought up to date."""
-    out = {f"docs/{page}": text for page, text in pages(root).items()}
+#: The default study's report files the README and its results page are written from. They are
+#: DVC outputs (the reports stage), absent from a fresh clone until `dvc pull` or a build.
+DEFAULT_REPORTS = ("reports/summary.csv", "reports/claims.md", "reports/scaling.png")
+#: The README's picture: a copy of the default study's scaling.png that git holds, so the landing
+#: page shows it on a forge and in a fresh clone.
+README_PICTURE = ("reports/scaling.png", "docs/img/scaling.png")
+
+
+def sources(page: str) -> tuple[str, ...]:
+    """The report files a generated file is written from (none: from the code alone)."""
+    if page == "README.md" or page == "docs/results/default.md":
+        return DEFAULT_REPORTS
+    if page.startswith("docs/results/"):
+        folder = RESULTS[page.removeprefix("docs/")][1]
+        return tuple(f"{folder}/{name}" for name in ("claims.md",))
+    if page == README_PICTURE[1]:
+        return (README_PICTURE[0],)
+    return ()
+
+
+def expected(root: Path) -> dict[str, str | bytes]:
+    """Every generated file's content, by its path in the repository: the reference pages whole,
+    the results pages and the README with their generated block brought up to date, the README's
+    picture. A file whose reports are missing here (a fresh clone of the default study's DVC
+    outputs) is left out: it keeps what was written where the reports were."""
+    out: dict[str, str | bytes] = {f"docs/{page}": text for page, text in pages(root).items()}
     for page in RESULTS:
-        path = root / "docs" / page
-        out[f"docs/{page}"] = with_block(path.read_text(encoding="utf-8"), results_block(root, page))
-    out["README.md"] = with_block((root / "README.md").read_text(encoding="utf-8"), readme_result(root))
+        if all((root / s).is_file() for s in sources(f"docs/{page}")):
+            path = root / "docs" / page
+            out[f"docs/{page}"] = with_block(path.read_text(encoding="utf-8"), results_block(root, page))
+    if all((root / s).is_file() for s in DEFAULT_REPORTS):
+        out["README.md"] = with_block((root / "README.md").read_text(encoding="utf-8"), readme_result(root))
+        out[README_PICTURE[1]] = (root / README_PICTURE[0]).read_bytes()
     return out
 
 
 def write(root: Path, check: bool = False) -> list[str]:
     """Write the generated files (or, with ``check``, only name the stale ones); the stale ones."""
     stale = []
-    for rel, text in expected(root).items():
+    for rel, content in expected(root).items():
         path = root / rel
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        if not path.is_file() or path.read_bytes() != data:
             stale.append(rel)
             if not check:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
+                path.write_bytes(data)
     return stale
