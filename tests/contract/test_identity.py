@@ -156,6 +156,7 @@ TABLE: list[tuple[str, set[str], str | None]] = [
     ("encoders.minilm-l6.derive", set(), None),  # a PyPI source reads no derivation...
     ("encoders.splade-tiny.derive", set(), None),
     ("encoders.glove-50d.derive", set(), None),
+    ("encoders.minilm-l6-full.derive", set(), None),
     # a base alias's own recipe: its trainings, and (tower) which index its evaluations search
     ("encoders.*.training.tower", {"train_retriever", "evaluate_dense"}, "base"),
     ("encoders.*.training.*", {"train_retriever"}, "base"),
