@@ -140,7 +140,7 @@ def params_keys(params_text: str) -> list[Key]:
         path = _schema_path(concrete, schema, defs)
         if path is not None and path not in comments:
             comments[path] = note
-    examples = _examples(params_text)
+    examples = _examples(params_text, schema, defs)
     keys: list[Key] = []
 
     def walk(node: dict[str, Any], prefix: str) -> None:
@@ -156,11 +156,9 @@ def params_keys(params_text: str) -> list[Key]:
     return keys
 
 
-def _examples(params_text: str) -> dict[str, str]:
+def _examples(params_text: str, schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, str]:
     import yaml
 
-    schema = _schema()
-    defs = schema.get("$defs", {})
     out: dict[str, str] = {}
 
     def walk(value: Any, concrete: str) -> None:
@@ -283,14 +281,14 @@ def _p(x: Any) -> str:
     return f"{x:.2g}" if x >= 1e-3 else f"{x:.0e}"
 
 
-def retrieval_tables(reports: Path, metric: str = "ndcg_at_10") -> str:
+def retrieval_tables(root: Path, folder: str, metric: str = "ndcg_at_10") -> str:
     """The summary of a retrieval study's committed ``summary.csv``: one table per eval data
     set, every trained cell with its gain over its untouched base and against the human arm."""
     import pandas as pd
 
-    df = pd.read_csv(reports / "summary.csv")
+    df = pd.read_csv(root / folder / "summary.csv")
     df = df[df["metric"] == metric]
-    out = [f"{metric} from `{reports.as_posix()}/summary.csv` (seeds pooled; p-values Holm-adjusted over that "
+    out = [f"{metric} from `{folder}/summary.csv` (seeds pooled; p-values Holm-adjusted over that "
            "file's family for the metric).\n"]
     for ev, g in df.groupby("eval_dataset", sort=False):
         out += [f"### {ev}\n", "| base | augmenter | strategy | scale | seeds | mean | gain | Holm p | "
@@ -303,14 +301,14 @@ def retrieval_tables(reports: Path, metric: str = "ndcg_at_10") -> str:
     return "\n".join(out)
 
 
-def classification_tables(reports: Path) -> str:
+def classification_tables(root: Path, folder: str) -> str:
     import pandas as pd
 
-    df = pd.read_csv(reports / "classification.csv")
+    df = pd.read_csv(root / folder / "classification.csv")
     keys = ["eval_dataset", "augmenter", "strategy", "scale", "base"]
     g = df.groupby(keys, sort=False).agg(seeds=("seed", "nunique"), accuracy=("accuracy", "mean"),
                                         macro_f1=("macro_f1", "mean"), delta_vs_gold=("delta_vs_gold", "mean"))
-    out = [f"Accuracy from `{reports.as_posix()}/classification.csv` (seeds averaged; `delta vs gold`: the "
+    out = [f"Accuracy from `{folder}/classification.csv` (seeds averaged; `delta vs gold`: the "
            "difference to the gold arm of the same student, scale and seed, averaged).\n",
            "| eval | augmenter | strategy | scale | student | seeds | accuracy | macro-F1 | delta vs gold |",
            "|---|---|---|---:|---|---:|---:|---:|---:|"]
@@ -328,11 +326,10 @@ def _claims(reports: Path) -> str:
 
 def results_block(root: Path, page: str) -> str:
     config, folder, task = RESULTS[page]
-    reports = Path(folder)
-    tables = (retrieval_tables if task == "retrieval" else classification_tables)(root / reports)
+    tables = (retrieval_tables if task == "retrieval" else classification_tables)(root, folder)
     return "\n".join([BEGIN, f"<!-- from {folder}/ (configuration {config}) by `python -m synthir docs` -->\n",
-                      "## The numbers\n", tables.replace(f"`{(root / reports).as_posix()}", f"`{folder}"),
-                      "## The claims report\n", f"`{folder}/claims.md`, as committed:\n", _claims(root / reports), END])
+                      "## The numbers\n", tables,
+                      "## The claims report\n", f"`{folder}/claims.md`, as committed:\n", _claims(root / folder), END])
 
 
 def with_block(page_text: str, block: str) -> str:
