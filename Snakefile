@@ -21,6 +21,7 @@ wildcard_constraints:
     base=_alternatives([*config["encoders"], *config.get("students", {}), "bm25"]),
     model=_alternatives([*config["llms"], *config["encoders"]]),
     scale=r"\d+",
+    draw=r"\d+",
     seed=r"\d+",
 
 

@@ -67,7 +67,7 @@ def dense_comparison(params: dict, max_seq_length: int, dtype: str, rounds: int)
         models.prepare_encoder(C.from_json(C.EncoderConfig, slices.identity(params, "prepare_encoder",
                                                                              {"model": "minilm-l6"})), enc_dir, None)
     enc = C.from_json(C.EvalConfig, slices.identity(params, "evaluate_dense", {
-        "eval": "scifact", "dataset": "none", "augmenter": "none", "strategy": "none", "scale": 0,
+        "eval": "scifact", "dataset": "none", "augmenter": "none", "strategy": "none", "draw": 0, "scale": 0,
         "base": "minilm-l6", "seed": 0}))
     cfg = dataclasses.replace(enc.encoding, max_seq_length=max_seq_length, dtype=dtype)
     top_k = enc.top_k

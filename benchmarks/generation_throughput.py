@@ -142,7 +142,8 @@ def main() -> None:
     model_dir = llm_weights(manifest, ROOT / params["cache_dir"])  # the transformers folder
     params["study"]["augmenters"] = [a.llm]
     cfg = C.from_json(C.GenerateConfig, slices.identity(params, "generate_pool",
-                                                         {"dataset": a.dataset, "augmenter": a.llm, "strategy": "qgen"}))
+                                                         {"dataset": a.dataset, "augmenter": a.llm, "strategy": "qgen",
+                                                          "draw": "0"}))
     # native numerics: the benchmark compares the backends at this CPU's own speed (bf16 where it has it)
     compute = C.Compute(threads=a.threads, device="cpu", gpu=None, numerics="native",
                         platform=numerics.platform("native", "cpu"))

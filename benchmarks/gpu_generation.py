@@ -39,7 +39,7 @@ def prompts(a: argparse.Namespace) -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     data = ROOT / paths.cell_dir("data/raw", dataset="scifact")
     cfg = C.from_json(C.GenerateConfig, slices.identity(
-        params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen"}))
+        params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen", "draw": "0"}))
     inputs = StrategyInputs(io.read_corpus(data / "corpus.jsonl"), io.read_queries(data / "queries.jsonl"),
                             io.read_split(data, cfg.train_split), cfg.strategy.seed)
     requests = strategy_class("qgen")(cfg.strategy, inputs).requests()

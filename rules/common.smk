@@ -186,6 +186,7 @@ def get_base_index(wildcards):
         wildcards.dataset,
         wildcards.augmenter,
         wildcards.strategy,
+        int(wildcards.draw),
         int(wildcards.scale),
         wildcards.base,
         int(wildcards.seed),

@@ -70,6 +70,7 @@ rule evaluate_bm25:
         dataset=paths.NONE,
         augmenter=paths.NONE,
         strategy=paths.NONE,
+        draw="0",
         scale="0",
         seed="0",
     conda:

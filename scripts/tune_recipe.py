@@ -116,7 +116,7 @@ def main() -> None:
                 parent = work / "prepared" / params["encoders"][base]["derive"]["parent"]
             enc_cfg = C.from_json(C.EncoderConfig, slices.identity(params, "prepare_encoder", {"model": base}))
             cell = {"eval": "scifact", "dataset": "scifact", "augmenter": "none", "strategy": "human",
-                    "scale": a.scale, "base": base, "seed": 0}
+                    "draw": 0, "scale": a.scale, "base": base, "seed": 0}
             recipe = slices.identity(params, "train_retriever", cell)
             if a.tower:
                 recipe["tower"] = a.tower

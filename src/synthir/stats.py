@@ -193,14 +193,27 @@ def contrast(terms: Sequence[tuple[float, np.ndarray]]) -> Contrast:
 
 
 
+def replicate_table(rows: Any) -> Any:
+    """One cell's replicates x queries table from its long rows (columns draw, seed, query,
+    score). With several draws of the data, a replicate is a draw: the mean over its seeds. The
+    top level of a nested design carries the variance of every level below it (the ultimate
+    cluster estimator, Hansen, Hurwitz & Madow 1953), whereas draws x seeds taken as exchangeable
+    replicates would treat the seeds of one draw, which share its data, as independent and
+    understate the variance (tests/unit/test_stats.py shows both by simulation). With one draw,
+    a replicate is a training seed, and the data's variance is not measured."""
+    unit = "draw" if rows["draw"].nunique() > 1 else "seed"
+    return rows.pivot_table(index=unit, columns="query", values="score", aggfunc="mean")
+
+
 def contrast_of_tables(terms: Sequence[tuple[float, Any]]) -> Contrast:
-    """contrast() of cells given as seeds x queries DataFrames, aligned on the first cell's
+    """contrast() of cells given as replicates x queries DataFrames (:func:`replicate_table`), aligned on the first cell's
     queries (a query another cell lacks scores 0 there)."""
     queries = terms[0][1].columns
     return contrast([(c, m.reindex(columns=queries).fillna(0.0).to_numpy()) for c, m in terms])
 
 
 __all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "Contrast", "benjamini_hochberg", "contrast", "contrast_of_tables", "holm",
+           "replicate_table",
            "independent_bootstrap",
            "minimum_detectable_effect", "paired_bootstrap", "paired_randomization", "t_interval"]
 

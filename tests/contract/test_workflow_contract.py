@@ -40,8 +40,34 @@ def test_dry_run_plans_one_job_per_cell_and_eval(tmp_path):
     assert int(counts["evaluate_dense"]) == len(dense) * evals
     assert int(counts["evaluate_bm25"]) == evals
     assert int(counts["train_retriever"]) == len(trained)
-    assert int(counts["generate_pool"]) == len({(c.dataset, c.augmenter, c.strategy) for c in trained if not c.is_human})
-    assert int(counts["sample_human"]) == len({(c.dataset, c.scale) for c in trained if c.is_human})
+    assert int(counts["generate_pool"]) == len({(c.dataset, c.augmenter, c.strategy, c.draw)
+                                                for c in trained if not c.is_human})
+    assert int(counts["sample_human"]) == len({(c.dataset, c.draw, c.scale) for c in trained if c.is_human})
+
+
+def test_a_draw_redraws_the_data_and_nothing_else():
+    """Draw 0 is the configured seeds; another draw re-seeds what picks the data (a pool's
+    passages and sampling, negatives' fallbacks, the human arm's order) and keeps the training
+    seed, so a draw differs from another by its data alone."""
+    params = load(ROOT / "params.yaml")
+    params["study"]["draws"] = [0, 1, 2]
+    params["strategies"]["qgen+bm25"]["human_fraction"] = 0.2
+    cells = study.study_cells(params)
+    assert {c.draw for c in cells if not c.is_baseline} == {0, 1, 2}
+    assert {c.draw for c in cells if c.is_baseline} == {0}
+    pools = [j for j in study.jobs(params) if j.rule == "generate_pool"]
+    assert sorted(j.wc["draw"] for j in pools) == ["0", "1", "2"]
+    w = {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen", "scale": "100", "base": "minilm-l6",
+         "seed": "0"}
+    seeds = [slices.generate_pool(params, {**w, "draw": d})["strategy"]["seed"] for d in "012"]
+    assert seeds[0] == params["strategies"]["qgen"]["seed"] and len(set(seeds)) == 3
+    human = [slices.sample_human(params, {**w, "strategy": "human", "draw": d})["seed"] for d in "012"]
+    assert human[0] == params["study"]["human_seed"] and len(set(human)) == 3
+    mixed = [slices.subset_scale(params, {**w, "strategy": "qgen+bm25", "draw": d})["seed"] for d in "01"]
+    assert mixed[0] != mixed[1]
+    trained = [slices.train_retriever(params, {**w, "draw": d}) for d in "012"]
+    assert trained[0] == trained[1] == trained[2]
+    assert study.drawn_seed(7, 1) == study.drawn_seed(7, 1) != study.drawn_seed(8, 0)
 
 
 def test_invalid_params_fail_before_planning_and_name_the_key(tmp_path):

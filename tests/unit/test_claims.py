@@ -1,6 +1,6 @@
 """claims.md verdicts on a hand-made study whose truth is known: a weak base that gains from
 synthetic queries and saturates, a tuned base that does not move, two augmenters that are equally
-good; three seeds, then one."""
+good; three draws of the data, then one draw with three training seeds."""
 
 from __future__ import annotations
 
@@ -19,28 +19,30 @@ BASES = {"weak": (0.2, {100: 0.10, 300: 0.15, 800: 0.152}, {100: 0.2, 300: 0.25,
          "tuned": (0.6, {100: 0.0, 300: 0.0, 800: 0.0}, {100: 0.0, 300: 0.0, 800: 0.0})}
 
 
-def study(seeds: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def study(replicates: list[tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cells with these (draw, seed) replicates."""
     rng = np.random.default_rng(0)
     rows = []
 
-    def add(dataset, ev, aug, strategy, scale, base, seed, scores):
+    def add(dataset, ev, aug, strategy, draw, scale, base, seed, scores):
         rows.extend({"train_dataset": dataset, "eval_dataset": ev, "augmenter": aug, "strategy": strategy,
-                     "scale": scale, "base": base, "seed": seed, "metric": "ndcg_at_10", "query": q, "score": s}
-                    for q, s in zip(QUERIES, scores))
+                     "draw": draw, "scale": scale, "base": base, "seed": seed, "metric": "ndcg_at_10", "query": q,
+                     "score": s} for q, s in zip(QUERIES, scores))
 
     for base, (level, synthetic, human) in BASES.items():
         for ev in ("scifact", "cisi"):
             untouched = np.clip(rng.normal(level, 0.15, len(QUERIES)), 0, 1)
-            add("none", ev, "none", "none", 0, base, 0, untouched)
-            for seed in seeds:
+            add("none", ev, "none", "none", 0, 0, base, 0, untouched)
+            for draw, seed in replicates:
                 noise = rng.normal(0, 0.004, len(QUERIES))
                 for scale in (100, 300, 800):
                     for aug in ("small", "large"):
                         jitter = rng.normal(0, 0.002, len(QUERIES))
-                        add("scifact", ev, aug, "qgen", scale, base, seed, untouched + synthetic[scale] + noise + jitter)
-                    add("scifact", ev, "none", "human", scale, base, seed, untouched + human[scale] + noise)
+                        add("scifact", ev, aug, "qgen", draw, scale, base, seed,
+                            untouched + synthetic[scale] + noise + jitter)
+                    add("scifact", ev, "none", "human", draw, scale, base, seed, untouched + human[scale] + noise)
     per_query = pd.DataFrame(rows)
-    keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base", "seed"]
+    keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "draw", "scale", "base", "seed"]
     scaling = per_query.groupby(keys, as_index=False)["score"].mean().rename(columns={"score": "ndcg_at_10"})
     return per_query, scaling
 
@@ -57,7 +59,7 @@ def verdicts(text: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def three_seeds() -> str:
-    per_query, scaling = study([0, 1, 2])
+    per_query, scaling = study([(0, 0), (1, 0), (2, 0)])  # three draws
     return write_claims(summarise(per_query), scaling, per_query, ROLES)
 
 
@@ -86,12 +88,14 @@ def test_claims_without_cells_say_so_and_name_where_they_are_measured(three_seed
     assert "one family: Holm over all" in three_seeds and "Criterion:" in three_seeds
 
 
-def test_one_seed_is_not_enough_for_any_claim():
-    per_query, scaling = study([0])
+@pytest.mark.parametrize("replicates", [[(0, 0)], [(0, 0), (0, 1), (0, 2)]], ids=["one seed", "three seeds"])
+def test_one_draw_is_not_enough_for_any_claim(replicates):
+    """Training seeds alone leave the data's variance unmeasured, however many there are."""
+    per_query, scaling = study(replicates)
     text = write_claims(summarise(per_query), scaling, per_query, ROLES)
     v = verdicts(text)
     assert {v[t] for t in v if t.startswith("DAGR")} == {"not detectable at this power"}
-    assert "have 1 seed(s); claims need at least 3" in text
+    assert "have 1 draw(s) of the data; claims need at least 3" in text
 
 
 def test_a_line_still_rising_contradicts_saturation():
@@ -100,7 +104,7 @@ def test_a_line_still_rising_contradicts_saturation():
     BASES = {"weak": (0.2, {100: 0.05, 300: 0.10, 800: 0.20}, {100: 0.2, 300: 0.25, 800: 0.3}),
              "tuned": saved["tuned"]}
     try:
-        per_query, scaling = study([0, 1, 2])
+        per_query, scaling = study([(0, 0), (1, 0), (2, 0)])
         text = write_claims(summarise(per_query), scaling, per_query, ROLES)
     finally:
         BASES = saved

@@ -270,9 +270,9 @@ def test_paired_interval_and_verdicts():
     assert same == (0.0, 0.0, 0.0)
 
 
-def _cell(root: Path, strategy: str, augmenter: str, correct: list[bool], per_example: dict) -> None:
+def _cell(root: Path, strategy: str, augmenter: str, correct: list[bool], per_example: dict, draw: int = 0) -> None:
     from synthir.core import paths
-    wc = dict(dataset="sst2", augmenter=augmenter, strategy=strategy, scale=4)
+    wc = dict(dataset="sst2", augmenter=augmenter, strategy=strategy, draw=draw, scale=4)
     res = root / paths.family_dir("result", eval="sst2", base="lr", seed=0, **wc)
     res.mkdir(parents=True)
     io.write_jsonl(res / "predictions.jsonl", [{"id": str(i), "label": "x", "pred": "x" if c else "y"}
@@ -301,8 +301,24 @@ def test_the_report_compares_strategies_with_intervals_and_names_the_control(tmp
     assert rag.gold_accuracy == 0.9 and rag.delta_vs_gold == pytest.approx(-0.1)
     assert rag.delta_lo < rag.delta_vs_gold < rag.delta_hi < 0
     assert claims.count("| supported |") == 3  # Self-BLEU lower, entity entropy higher, accuracy higher
-    assert "| sst2 | llm | 4 | lr | synthesizrr | fewgen | 1 | +0.300 [" in claims
+    assert "| sst2 | llm | 4 | lr | synthesizrr | fewgen | 1x1 | +0.300 [" in claims
     assert "Accuracy: 1 supported of 1" in claims and "## Positive control" in claims
+
+
+def test_claim_2_counts_draws_as_replicates(tmp_path):
+    """Two draws of each arm: accuracy is compared over both (2x1 replicates), the diversity
+    claim per draw (a set is one draw's)."""
+    n = 200
+    diverse = {"self_bleu": [1.0 + i % 3 for i in range(40)], "entities": [[f"ORG:{i}"] for i in range(40)]}
+    narrow = {"self_bleu": [30.0 + i % 3 for i in range(40)], "entities": [["ORG:same"]] * 40}
+    for draw, shift in ((0, 0), (1, 1)):
+        _cell(tmp_path, "synthesizrr", "llm", [(i + shift) % 10 < 8 for i in range(n)], diverse, draw)
+        _cell(tmp_path, "fewgen", "llm", [(i + shift) % 10 < 5 for i in range(n)], narrow, draw)
+    table, div, claims = report.build(sorted(tmp_path.rglob("metrics.json")), sorted(tmp_path.rglob("stats.json")),
+                                      {"synthesizrr": "synthesizrr", "fewgen": "fewgen"})
+    assert sorted(table["draw"]) == [0, 0, 1, 1] and sorted(div["draw"]) == [0, 0, 1, 1]
+    assert "| sst2 | llm | 4 | lr | synthesizrr | fewgen | 2x1 | +0.300 [" in claims
+    assert "| sst2 | llm | 1 | 4 | synthesizrr | fewgen |" in claims  # diversity of draw 1's sets
 
 
 def test_a_classification_study_is_versioned_by_dvc_like_a_retrieval_one():

@@ -61,10 +61,10 @@ def test_a_base_fine_tuned_with_a_shared_tower_searches_no_base_index():
     from synthir.workflow import slices, study
     params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
     params["encoders"]["minilm-l6-scratch"]["training"] = {"tower": "shared"}
-    cell = {"eval": "scifact", "dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen", "scale": 100,
-            "seed": 0}
+    cell = {"eval": "scifact", "dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen", "draw": 0,
+            "scale": 100, "seed": 0}
     assert slices.evaluate_dense(params, {**cell, "base": "minilm-l6-scratch"})["passage_index"] == "own"
     assert slices.evaluate_dense(params, {**cell, "base": "minilm-l6"})["passage_index"] == "base"
     assert slices.evaluate_dense(params, {**cell, "base": "minilm-l6-scratch", "scale": 0})["passage_index"] == "base"
-    trained = study.Cell("scifact", "smollm2-135m", "qgen", 100, "minilm-l6-scratch", 0)
+    trained = study.Cell("scifact", "smollm2-135m", "qgen", 0, 100, "minilm-l6-scratch", 0)
     assert not study.uses_base_index(params, trained)

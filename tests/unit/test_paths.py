@@ -2,10 +2,10 @@ import pytest
 
 from synthir.core import paths
 def test_cell_dir_orders_segments_and_parse_round_trips():
-    w = {"seed": 0, "base": "minilm-l6", "scale": 100, "strategy": "qgen",
+    w = {"seed": 0, "base": "minilm-l6", "scale": 100, "draw": 2, "strategy": "qgen",
          "augmenter": "smollm2-135m", "dataset": "scifact", "eval": "cisi"}
     p = paths.cell_dir("results", **w)
-    assert p == ("results/eval~cisi/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/"
+    assert p == ("results/eval~cisi/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~2/"
                  "scale~100/base~minilm-l6/seed~0")
     assert paths.parse(p + "/metrics.json") == {k: str(v) for k, v in w.items()}
 

@@ -18,7 +18,7 @@ def write_cell(root: Path, scale: int, seed: int, scores: list[float], strategy:
     trained = scale > 0
     augmenter = "none" if strategy == "human" or not trained else "smol"
     w = {"eval": "adi", "dataset": "scifact" if trained else "none", "augmenter": augmenter,
-         "strategy": strategy if trained else "none", "scale": scale, "base": "minilm", "seed": seed}
+         "strategy": strategy if trained else "none", "draw": 0, "scale": scale, "base": "minilm", "seed": seed}
     path = root / paths.family_dir("result", **w) / "metrics.json"
     io.write_json(path, {"per_query": {"ndcg_at_10": dict(zip(QUERIES, scores))}})
     return path.relative_to(root)
@@ -124,8 +124,8 @@ def test_the_arms_are_compared_on_the_queries_neither_was_exposed_to(tmp_path, m
              ("scifact", "none", "human", 100): base + exposed_h + noise}
     files = []
     for (dataset, augmenter, strategy, scale), scores in cells.items():
-        w = {"eval": "scifact", "dataset": dataset, "augmenter": augmenter, "strategy": strategy, "scale": scale,
-             "base": "minilm", "seed": 0}
+        w = {"eval": "scifact", "dataset": dataset, "augmenter": augmenter, "strategy": strategy, "draw": 0,
+             "scale": scale, "base": "minilm", "seed": 0}
         path = Path(paths.family_dir("result", **w)) / "metrics.json"
         io.write_json(path, {"per_query": {"ndcg_at_10": dict(zip(QUERIES, scores))}})
         files.append(path)

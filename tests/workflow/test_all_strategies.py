@@ -26,12 +26,12 @@ def study(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path,
 
 
 def subset_meta(work: Path, strategy: str, name: str = "meta.json") -> dict:
-    (path,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/scale~16/{name}")
+    (path,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/draw~0/scale~16/{name}")
     return io.read_json(path)
 
 
 def model_meta(work: Path, strategy: str) -> dict:
-    (path,) = (work / "models").glob(f"*/*/strategy~{strategy}/scale~16/*/*/meta.json")
+    (path,) = (work / "models").glob(f"*/*/strategy~{strategy}/draw~0/scale~16/*/*/meta.json")
     return io.read_json(path)
 
 
@@ -59,7 +59,7 @@ def test_negative_sources_share_the_queries_and_record_their_origin(study):
     work, _ = study
     queries = {}
     for strategy in ["qgen", "qgen+dense", "qgen+ce", "qgen+llm-q", "qgen+llm-qp"]:
-        (path,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/scale~16/train.jsonl")
+        (path,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/draw~0/scale~16/train.jsonl")
         queries[strategy] = [r["query"] for r in io.read_jsonl(path)]
     assert len({tuple(q) for q in queries.values()}) == 1  # same queries, different negatives
     dense = subset_meta(work, "qgen+dense")["negatives"]
@@ -70,7 +70,7 @@ def test_negative_sources_share_the_queries_and_record_their_origin(study):
         neg = subset_meta(work, strategy)["negatives"]
         assert neg["origin"].get("llm", 0) > 0 and sum(neg["origin"].values()) == 16
         # every fallback of the subset is a rejection counted, by reason, in its pool's meta
-        (pool,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/pool/meta.json")
+        (pool,) = (work / "data" / "synthetic").glob(f"*/*/strategy~{strategy}/draw~0/pool/meta.json")
         follow = io.read_json(pool)["follow_up_calls"]
         assert sum(follow["rejected"].values()) >= neg["origin"].get("random_fallback", 0)
         made = io.read_json(pool.with_name("record.json"))["volatile"]
@@ -83,20 +83,20 @@ def test_human_label_mix_and_budgets_are_honoured(study):
     work, _ = study
     mixed = subset_meta(work, "utility+human20")
     assert (mixed["human_rows"], mixed["synthetic_rows"]) == (3, 13)  # round(0.2 x 16)
-    (pool,) = (work / "data" / "synthetic").glob("*/*/strategy~answer-aug/pool/meta.json")
+    (pool,) = (work / "data" / "synthetic").glob("*/*/strategy~answer-aug/draw~0/pool/meta.json")
     assert io.read_json(pool)["calls"]["requests"] <= 20  # the teacher budget
 
 
 def test_filters_count_their_rejections(study):
     work, _ = study
-    (pool,) = (work / "data" / "synthetic").glob("*/*/strategy~qgen+filtered/pool/meta.json")
+    (pool,) = (work / "data" / "synthetic").glob("*/*/strategy~qgen+filtered/draw~0/pool/meta.json")
     rejected = io.read_json(pool)["calls"]["rejected"]
     assert rejected.get("round_trip", 0) > 0, rejected
 
 
 def test_pseudo_answer_comes_first_and_the_selection_follows_it(study):
     work, _ = study
-    (pool,) = (work / "data" / "synthetic").glob("*/*/strategy~utility+answer/pool/meta.json")
+    (pool,) = (work / "data" / "synthetic").glob("*/*/strategy~utility+answer/draw~0/pool/meta.json")
     meta = io.read_json(pool)
     assert meta["follow_up_calls"]["kinds"] == ["selection"]
     assert meta["strategy"]["pseudo_answer_template"] == "pseudo-answer"

@@ -61,7 +61,7 @@ def test_the_report_has_every_cell_with_its_gold_comparison(tiny_classification)
 def test_sets_are_balanced_nested_and_carry_what_conditioned_them(tiny_classification):
     work, _ = tiny_classification
     sub = lambda st, n: io.read_jsonl(work / paths.family_dir(  # noqa: E731
-        "subset", dataset="sst2", augmenter="smollm2-135m", strategy=st, scale=n) / "train.jsonl")
+        "subset", dataset="sst2", augmenter="smollm2-135m", strategy=st, draw=0, scale=n) / "train.jsonl")
     corpus = io.read_corpus(work / "data/raw/dataset~movie-reviews/corpus.jsonl")
     gold_ids = {r["id"] for r in io.read_jsonl(work / "data/raw/dataset~sst2/train.jsonl")}
     for st in ("fewgen-2shot", "synthesizrr"):
@@ -83,7 +83,7 @@ def test_lineage_reaches_the_document_behind_an_example(tiny_classification):
     assert "data/raw/dataset~movie-reviews" in text and "data/prepared/model~smollm2-135m" in text
     assert json.loads(text)["drift"] == []
     example = io.read_jsonl(work / paths.family_dir(
-        "subset", dataset="sst2", augmenter="smollm2-135m", strategy="synthesizrr", scale=8) / "train.jsonl")[0]
+        "subset", dataset="sst2", augmenter="smollm2-135m", strategy="synthesizrr", draw=0, scale=8) / "train.jsonl")[0]
     r = synthir(work, "lineage", f"{REPORTS}/classification.csv:{row}", "--example", example["id"])
     assert r.returncode == 0, r.stderr[-2000:]
     origin = json.loads(r.stdout)

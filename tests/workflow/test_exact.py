@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from dagdump import dump  # noqa: E402
 
 # the weak base, both towers trained: every weight of the model and of its corpus encoding counts
-CELL = dict(dataset="scifact", augmenter="smollm2-135m", strategy="qgen", scale=16, base="splade-tiny", seed=0)
+CELL = dict(dataset="scifact", augmenter="smollm2-135m", strategy="qgen", draw=0, scale=16, base="splade-tiny", seed=0)
 
 
 def test_native_numerics_plan_another_build_on_another_cpu_class(tiny_study, tmp_path):

@@ -40,12 +40,12 @@ def test_a_fresh_clone_on_an_avx2_cpu_rebuilds_what_dvc_lock_records(tiny_study,
     # them) has a sibling of the same data set and augmenter that called the model
     assert not Path(params["cache_dir"]).is_absolute()  # the clone's own, new cache
     pools = {p.parent.parent: io.read_json(p)["volatile"]
-             for p in (clone / "data/synthetic").glob("*/*/*/pool/record.json")}
+             for p in (clone / "data/synthetic").glob("*/*/*/*/pool/record.json")}
     assert pools and all(v["calls.llm_calls"] + v["calls.cached"] > 0 for v in pools.values())
     for folder in pools:
         siblings = [v for f, v in pools.items() if f.parent == folder.parent]
         assert sum(v["calls.llm_calls"] for v in siblings) > 0, folder
-    model = io.read_json(next((clone / "models").glob("*/*/*/scale~16/base~splade-tiny/*/meta.json")))
+    model = io.read_json(next((clone / "models").glob("*/*/*/*/scale~16/base~splade-tiny/*/meta.json")))
     assert model["torch_threads"] == params["compute"]["threads"]  # configured, not what -j gave
     assert model["config"]["compute"]["platform"] == numerics.PORTABLE
     # With an empty cache DVC reports an output "not in cache" before it compares its hash, which
@@ -58,7 +58,7 @@ def test_a_fresh_clone_on_an_avx2_cpu_rebuilds_what_dvc_lock_records(tiny_study,
 
 def _generate(work: Path, params: dict, cache: Path, out: Path) -> dict:
     cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m",
-                                                     "strategy": "neg"})
+                                                     "strategy": "neg", "draw": "0"})
     r = subprocess.run([sys.executable, "-m", "synthir", "generate-pool", "--config", json.dumps(cfg),
                         "--record", json.dumps({"cache_dir": str(cache)}),
                         "--dataset-dir", str(work / "data/raw/dataset~scifact"),
@@ -76,6 +76,7 @@ def test_a_pool_regenerated_from_the_cache_after_a_filter_change_equals_one_buil
     params["strategies"]["neg"] = {**params["strategies"]["qgen"], "negatives": {
         "source": "llm", "rank_window": None, "max_score_ratio": None, "encoder": None, "prompt": "negative-q"}}
     params["study"]["strategies"] = ["neg"]
+    params["study"]["scales"] = [0, 16]  # a pool of 16 (its size is the study's largest scale): half the calls
     params["llms"]["smollm2-135m"]["batch_size"] = 8
     params["compute"]["threads"] = 2  # its own pools, compared with each other: one job at a time here
     warm = tmp_path / "warm"

@@ -22,7 +22,7 @@ from synthir.core import io
 from synthir.generation.llm.cache import LLMCache
 
 pytestmark = pytest.mark.slow
-POOL = "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool"
+POOL = "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0/pool"
 
 
 def generate(work: Path, cfg: dict, cache: Path, out: Path) -> subprocess.Popen:
@@ -47,7 +47,8 @@ def test_killed_generation_resumes_byte_identical_without_repeating_calls(tiny_s
     # kept (a batch with any miss is generated whole; see synthir.generation.engine).
     batch = params["llms"]["smollm2-135m"]["batch_size"]
     reference_calls = -(-io.read_json(work / POOL / "meta.json")["responses"] // batch) * batch
-    cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen"})
+    cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen",
+                                                     "draw": "0"})
     cache, out = tmp_path / "cache" / "llm", tmp_path / "pool"
 
     rng = random.Random(os.getpid())  # different kill points on every run; printed on failure

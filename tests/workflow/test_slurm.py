@@ -20,10 +20,10 @@ from studyrun import ROOT, make_project, snakemake
 
 pytestmark = pytest.mark.slow
 
-CELL = "dataset~scifact/augmenter~smollm2-135m/strategy~qgen/scale~16/base~minilm-l6/seed~0"
+CELL = "dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0/scale~16/base~minilm-l6/seed~0"
 #: A slice of the tiny study: one strategy, one base, its human arm, BM25; evaluated on ADI
 #: (and CISI in the failure test).
-SLICE = {"strategies": ["qgen"], "bases": ["minilm-l6"], "scales": [0, 16], "eval_datasets": ["adi"]}
+SLICE = {"strategies": ["qgen"], "bases": ["minilm-l6"], "scales": [0, 16], "draws": [0], "eval_datasets": ["adi"]}
 
 
 @pytest.fixture(scope="module")

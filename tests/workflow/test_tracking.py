@@ -35,7 +35,7 @@ def check_tracking(work: Path, params: dict, uri: str) -> None:
     runs = runs_per_cell(uri)
     cells = study.study_cells(params)
     assert len(runs) == len(cells) and all(len(v) == 1 for v in runs.values())
-    run = next(v[0] for k, v in runs.items() if "scale~16" in k and "base~minilm-l6/" in k and "strategy~qgen/" in k)
+    run = next(v[0] for k, v in runs.items() if "scale~16" in k and "base~minilm-l6/" in k and "strategy~qgen/draw~0/" in k)
     tags, data = run.data.tags, run.data
     assert tags["synthir.augmenter"] == "smollm2-135m" and tags["synthir.scale"] == "16"
     assert tags["git_commit"] and tags["git_dirty"] in ("True", "False", "None")
@@ -45,10 +45,10 @@ def check_tracking(work: Path, params: dict, uri: str) -> None:
     assert data.params["eval.cisi.split.split"] == "test"
     # what a reader of the runs table sees: a short name, the recipe, the training set, the
     # jobs' own times, the model's DVC path; the experiment opens on its runs
-    assert run.info.run_name == "smollm2-135m · qgen · 16 · minilm-l6 · seed 0"
+    assert run.info.run_name == "smollm2-135m · qgen · 16 · minilm-l6 · draw 0 · seed 0"
     assert {"train.learning_rate", "train.epochs", "train.tower", "train.loss"} <= set(data.params)
     (dataset,) = [d.dataset for d in run.inputs.dataset_inputs]
-    assert dataset.name == "scifact/smollm2-135m/qgen x16" and dataset.source.endswith("scale~16/train.jsonl")
+    assert dataset.name == "scifact/smollm2-135m/qgen x16 (draw 0)" and dataset.source.endswith("scale~16/train.jsonl")
     assert run.info.end_time - run.info.start_time > 1000 and data.metrics["cost/job_seconds"] > 1
     assert tags["synthir.model"].startswith("models/") and (work / tags["synthir.model"]).is_dir()
     from mlflow.tracking import MlflowClient

@@ -30,7 +30,7 @@ KEY, SECRET = "synthirtestkey", "synthir-test-secret-4b1d9e"
 CREDS = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET,
          "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required",
          "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required"}
-POOL_DIR = "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen"
+POOL_DIR = "data/synthetic/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0"
 
 
 def ok(r) -> str:
@@ -128,9 +128,9 @@ def test_exact_rebuild_of_a_deleted_cell(origin, tmp_path):
     """Delete a cell's synthetic data, model and results (and the LLM cache: a fresh clone has
     none), rebuild: the same bytes and the same metrics."""
     repo = clone_and_pull(origin, tmp_path / "repo", "-r", "s3")
-    model = "models/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/scale~16/base~minilm-l6/seed~0"
+    model = "models/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0/scale~16/base~minilm-l6/seed~0"
     deleted = [f"{POOL_DIR}/pool", f"{POOL_DIR}/scale~16", model,
-               *(str(p.relative_to(repo)) for p in repo.glob("results/*/dataset~scifact/*/*/scale~16/base~minilm-l6"))]
+               *(str(p.relative_to(repo)) for p in repo.glob("results/*/dataset~scifact/*/*/*/scale~16/base~minilm-l6"))]
     data = {p: p.read_bytes() for d in deleted[:2] for p in sorted((repo / d).glob("*.jsonl"))
             if p.name != "costs.jsonl"}
     metrics = {p: io.read_json(p)["metrics"] for p in repo.glob("results/**/metrics.json")}
@@ -184,7 +184,7 @@ def test_a_release_folder_pulled_into_a_fresh_clone_skips_generation(origin, sec
             assert jobs.get("subset_scale", 0) == len({(c.strategy, c.scale) for c in others}), jobs
             assert jobs["train_retriever"] == len(trained)
     # the released qgen cells train and evaluate with zero LLM calls
-    model = "models/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/scale~16/base~minilm-l6/seed~0"
+    model = "models/dataset~scifact/augmenter~smollm2-135m/strategy~qgen/draw~0/scale~16/base~minilm-l6/seed~0"
     ok(snakemake(dest, "-j2", model))
     assert not (dest / ".cache/synthir/llm").exists() and not (dest / ".cache/synthir/weights").exists()
 

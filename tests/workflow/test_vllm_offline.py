@@ -55,7 +55,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path
 
 def test_a_pool_generated_by_the_offline_engine_then_regenerated_with_zero_calls(inputs, tmp_path):
     work, cache, params = inputs
-    cell = {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen"}
+    cell = {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen", "draw": "0"}
     cfg = {**slices.identity(params, "generate_pool", cell), "max_scale": 12}
     assert cfg["compute"]["platform"] == numerics.platform("native", "cpu")
     record = {"cache_dir": str(cache)}

@@ -60,7 +60,8 @@ def generate_config(tmp: Path, url: str, mirror: Path) -> C.GenerateConfig:
     params["llms"]["smollm2-135m"].update(
         backend="openai", openai={"base_url": url, "model": "smollm2", "api_key_env": "SYNTHIR_TEST_KEY",
                                   "concurrency": 8, "timeout_s": 120, "max_retries": 2})
-    cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen"})
+    cfg = slices.identity(params, "generate_pool", {"dataset": "scifact", "augmenter": "smollm2-135m", "strategy": "qgen",
+                                                     "draw": "0"})
     cfg.update(max_scale=12)
     return C.from_json(C.GenerateConfig, cfg)
 

@@ -1,11 +1,11 @@
 """The classification study's report: ``classification.csv`` (one row per cell: accuracy,
 macro-F1 and the paired bootstrap interval of the difference to the gold arm of the same
-student, scale and seed), ``diversity.csv`` (one row per training set: the statistics of
+student, draw, scale and seed), ``diversity.csv`` (one row per training set: the statistics of
 synthir.classification.stats) and ``claims.md`` (verdicts for SynthesizRR's two claims).
 
-Intervals (synthir.stats): accuracy differences are paired over the eval examples (each arm's
-correctness averaged over the seeds both arms have, examples resampled with replacement: 95%
-percentile interval, 2,000 resamples); diversity differences resample each set's examples
+Intervals (synthir.stats): a cell's accuracy difference to its gold arm is paired over the eval
+examples (95% percentile interval, 2,000 resamples); claim 2's differences count each arm's
+spread over its draws and seeds (synthir.stats.replicate_table); diversity differences resample each set's examples
 independently (95% basic interval, 500 resamples). Seeded. A claim is *supported* where the interval lies above zero in its favour,
 *contradicted* where it lies on the other side, *inconclusive* otherwise.
 """
@@ -24,7 +24,7 @@ import pandas as pd
 from synthir.core import io, paths
 from synthir.classification.stats import entropy
 from synthir.core.paths import HUMAN
-from synthir.stats import ALPHA, contrast, holm, independent_bootstrap, paired_bootstrap
+from synthir.stats import ALPHA, contrast_of_tables, holm, independent_bootstrap, paired_bootstrap, replicate_table
 
 STAT_COLUMNS = ("self_bleu", "entity_entropy", "mauve", "label_preservation", "label_cosine", "distinct_2")
 
@@ -78,23 +78,24 @@ def build(metrics: list[Path], stats: list[Path], roles: dict[str, Any]) -> tupl
         w = paths.parse(mp.as_posix())
         m = io.read_json(mp)
         cells.append({"train_dataset": w["dataset"], "eval_dataset": w["eval"], "augmenter": w["augmenter"],
-                      "strategy": w["strategy"], "scale": int(w["scale"]), "base": w["base"], "seed": int(w["seed"]),
-                      **m["metrics"], "examples": m["examples"], "_pred": mp.parent / "predictions.jsonl"})
-    sets: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+                      "strategy": w["strategy"], "draw": int(w["draw"]), "scale": int(w["scale"]), "base": w["base"],
+                      "seed": int(w["seed"]), **m["metrics"], "examples": m["examples"], "_pred": mp.parent / "predictions.jsonl"})
+    sets: dict[tuple[str, str, str, int, int], dict[str, Any]] = {}
     for sp in sorted(stats):
         w = paths.parse(sp.as_posix())
-        sets[(w["dataset"], w["augmenter"], w["strategy"], int(w["scale"]))] = io.read_json(sp)["stats"]
+        sets[(w["dataset"], w["augmenter"], w["strategy"], int(w["draw"]), int(w["scale"]))] = io.read_json(sp)["stats"]
     correct = {id(c): _correct(c["_pred"]) for c in cells}
-    by_key = {(c["train_dataset"], c["augmenter"], c["strategy"], c["scale"], c["base"], c["seed"]): c for c in cells}
+    by_key = {(c["train_dataset"], c["augmenter"], c["strategy"], c["draw"], c["scale"], c["base"], c["seed"]): c
+              for c in cells}
     for c in cells:
-        gold = by_key.get((c["train_dataset"], paths.NONE, HUMAN, c["scale"], c["base"], c["seed"]))
+        gold = by_key.get((c["train_dataset"], paths.NONE, HUMAN, c["draw"], c["scale"], c["base"], c["seed"]))
         if gold is not None and gold is not c:
             d, lo, hi = paired_bootstrap(correct[id(c)], correct[id(gold)])
             c.update(gold_accuracy=gold["accuracy"], delta_vs_gold=round(d, 6), delta_lo=round(lo, 6), delta_hi=round(hi, 6))
-        st = sets.get((c["train_dataset"], c["augmenter"], c["strategy"], c["scale"]), {})
+        st = sets.get((c["train_dataset"], c["augmenter"], c["strategy"], c["draw"], c["scale"]), {})
         c.update({k: st.get(k) for k in STAT_COLUMNS})
     table = pd.DataFrame([{k: v for k, v in c.items() if k != "_pred"} for c in cells])
-    div = pd.DataFrame([{"train_dataset": k[0], "augmenter": k[1], "strategy": k[2], "scale": k[3],
+    div = pd.DataFrame([{"train_dataset": k[0], "augmenter": k[1], "strategy": k[2], "draw": k[3], "scale": k[4],
                          **{c: s.get(c) for c in (*STAT_COLUMNS, "rows", "words_mean", "entities")},
                          "gold_self_bleu": s["gold_reference"]["self_bleu"],
                          "gold_entity_entropy": s["gold_reference"]["entity_entropy"]}
@@ -102,7 +103,7 @@ def build(metrics: list[Path], stats: list[Path], roles: dict[str, Any]) -> tupl
     return table, div, claims(cells, correct, sets, roles)
 
 
-def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: dict[tuple[str, str, str, int], Any],
+def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: dict[tuple[str, str, str, int, int], Any],
            roles: dict[str, Any]) -> str:
     from synthir.generation.strategy import strategy_class
 
@@ -114,18 +115,18 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
     # --- claim 1: diversity
     lines += ["## 1. Retrieval-augmented synthesis gives more diverse data than FewGen", "",
               "Self-BLEU (lower is more diverse) and entity entropy (higher is more diverse) of each",
-              "SynthesizRR set minus the FewGen set of the same task, augmenter and scale. Entity entropy",
+              "SynthesizRR set minus the FewGen set of the same task, augmenter, draw and scale. Entity entropy",
               "at matched entity counts: both sets at the smaller set's number of entities (the mean over",
               f"{RAREFY_DRAWS} seeded subsamples of the larger), since an entropy grows with the entities it sees.", "",
-              "| task | augmenter | scale | synthesizrr | vs fewgen | Δ Self-BLEU | verdict | entities | "
+              "| task | augmenter | draw | scale | synthesizrr | vs fewgen | Δ Self-BLEU | verdict | entities | "
               "Δ entity entropy | verdict |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     tally: dict[str, Counter[str]] = defaultdict(Counter)
-    for (task, aug, strat, scale), s in sorted(sets.items()):
+    for (task, aug, strat, draw, scale), s in sorted(sets.items()):
         if strat not in rag:
             continue
         for f in few:
-            other = sets.get((task, aug, f, scale))
+            other = sets.get((task, aug, f, draw, scale))
             if other is None:
                 continue
             pa, pb = s["per_example"], other["per_example"]
@@ -135,35 +136,38 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
             vb, ve = _verdict(b[1], b[2], -1), _verdict(e[1], e[2], +1)
             tally["self_bleu"][vb] += 1
             tally["entity_entropy"][ve] += 1
-            lines.append(f"| {task} | {aug} | {scale} | {strat} | {f} | {_fmt(*b, 2)} | {vb} | {na} vs {nb} at "
+            lines.append(f"| {task} | {aug} | {draw} | {scale} | {strat} | {f} | {_fmt(*b, 2)} | {vb} | {na} vs {nb} at "
                          f"{min(na, nb)} | {_fmt(*e, 2)} | {ve} |")
     lines += ["", f"Self-BLEU: {_tally(tally['self_bleu'])}. Entity entropy: {_tally(tally['entity_entropy'])}.", ""]
     # --- claim 2: student accuracy
     lines += ["## 2. Students trained on SynthesizRR data are more accurate than on FewGen data", "",
               "Accuracy of the student trained on the SynthesizRR set minus the one trained on the FewGen",
               "set (same task, augmenter, scale, student), paired over eval examples, each arm's spread over",
-              "its seeds counted (synthir.stats.contrast: a t test; 95% interval), Holm-adjusted over every",
+              "its replicates counted (its draws of the data, each averaged over its seeds, else its seeds:",
+              "synthir.stats.replicate_table and contrast: a t test; 95% interval), Holm-adjusted over every",
               "comparison of this claim; supported / contradicted where the adjusted p < 0.05.", "",
-              "| task | augmenter | scale | student | synthesizrr | vs fewgen | seeds | Δ accuracy | Holm p | verdict |",
+              "| task | augmenter | scale | student | synthesizrr | vs fewgen | draws x seeds | Δ accuracy | Holm p | verdict |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    groups: dict[tuple[Any, ...], dict[int, np.ndarray]] = defaultdict(dict)
+    groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarray]] = defaultdict(dict)
     for c in cells:
-        groups[(c["train_dataset"], c["augmenter"], c["strategy"], c["scale"], c["base"])][c["seed"]] = correct[id(c)]
+        key = (c["train_dataset"], c["augmenter"], c["strategy"], c["scale"], c["base"])
+        groups[key][(c["draw"], c["seed"])] = correct[id(c)]
     from scipy import stats
 
     compared = []
-    for (task, aug, strat, scale, base), by_seed in sorted(groups.items()):
+    for (task, aug, strat, scale, base), by_replicate in sorted(groups.items()):
         if strat not in rag:
             continue
         for f in few:
             other = groups.get((task, aug, f, scale, base))
-            seeds = sorted(set(by_seed) & set(other or {}))
-            if not seeds:
+            shared = sorted(set(by_replicate) & set(other or {}))
+            if not shared:
                 continue
-            c = contrast([(1.0, np.stack([by_seed[s] for s in seeds])),
-                          (-1.0, np.stack([other[s] for s in seeds]))])
+            assert other is not None
+            c = contrast_of_tables([(1.0, _replicates(by_replicate, shared)), (-1.0, _replicates(other, shared))])
             half = float(stats.t.ppf(0.975, c.df)) * c.se
-            compared.append(((task, aug, scale, base, strat, f, len(seeds)), c, half))
+            size = f"{len({d for d, _ in shared})}x{len({s for _, s in shared})}"
+            compared.append(((task, aug, scale, base, strat, f, size), c, half))
     for (key, c, half), p in zip(compared, holm(np.array([c.p() for _, c, _ in compared]))):
         v = "inconclusive" if p >= ALPHA else "supported" if c.mean > 0 else "contradicted"
         tally["accuracy"][v] += 1
@@ -173,16 +177,24 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
     lines += ["## Positive control: the gold arm", "",
               "Students trained on the same number of real examples (strategy `human`): if they do not beat",
               "the majority class, the student recipe cannot learn at that scale and claim 2 says nothing.", "",
-              "| task | scale | student | gold accuracy (mean over seeds) | majority class |", "|---|---|---|---|---|"]
-    for (task, _aug, strat, scale, base), by_seed in sorted(groups.items()):
+              "| task | scale | student | gold accuracy (mean over draws and seeds) | majority class |",
+              "|---|---|---|---|---|"]
+    for (task, _aug, strat, scale, base), by_replicate in sorted(groups.items()):
         if strat != HUMAN:
             continue
         rows = io.read_jsonl(next(c["_pred"] for c in cells if (c["train_dataset"], c["strategy"], c["scale"],
                                                                 c["base"]) == (task, strat, scale, base)))
         majority = max(Counter(r["label"] for r in rows).values()) / len(rows)
-        acc = float(np.mean([v.mean() for v in by_seed.values()]))
+        acc = float(np.mean([v.mean() for v in by_replicate.values()]))
         lines.append(f"| {task} | {scale} | {base} | {acc:.3f} | {majority:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def _replicates(correct: dict[tuple[int, int], np.ndarray], shared: list[tuple[int, int]]) -> pd.DataFrame:
+    """An arm's replicates x eval examples correctness over the (draw, seed) pairs both arms have."""
+    rows = pd.DataFrame([{"draw": d, "seed": s, "query": i, "score": float(v)}
+                         for d, s in shared for i, v in enumerate(correct[(d, s)])])
+    return replicate_table(rows)
 
 
 def _tally(c: Counter[str]) -> str:

@@ -22,6 +22,7 @@ WILDCARD_ORDER: tuple[str, ...] = (
     "dataset",
     "augmenter",
     "strategy",
+    "draw",
     "scale",
     "base",
     "seed",
@@ -44,12 +45,14 @@ LAYOUT: dict[str, tuple[str, tuple[str, ...]]] = {
     "index": ("data/index", ("corpus", "base")),
     # a cross-encoder trained on a dataset's labelled split, for `ce` hard negatives
     "reranker": ("data/synthetic", ("model", "dataset")),
-    "pool": ("data/synthetic", ("dataset", "augmenter", "strategy")),
-    "subset": ("data/synthetic", ("dataset", "augmenter", "strategy", "scale")),
-    "model": ("models", ("dataset", "augmenter", "strategy", "scale", "base", "seed")),
-    "result": ("results", ("eval", "dataset", "augmenter", "strategy", "scale", "base", "seed")),
+    # a draw of the data: which passages or seeds a pool starts from, how human rows are ordered;
+    # its scales are nested subsets of one pool, so a scale line never mixes draws
+    "pool": ("data/synthetic", ("dataset", "augmenter", "strategy", "draw")),
+    "subset": ("data/synthetic", ("dataset", "augmenter", "strategy", "draw", "scale")),
+    "model": ("models", ("dataset", "augmenter", "strategy", "draw", "scale", "base", "seed")),
+    "result": ("results", ("eval", "dataset", "augmenter", "strategy", "draw", "scale", "base", "seed")),
     # a training set's overlap with one eval dataset (synthir.retrieval.quality), shared by its bases and seeds
-    "leakage": ("results", ("eval", "dataset", "augmenter", "strategy", "scale")),
+    "leakage": ("results", ("eval", "dataset", "augmenter", "strategy", "draw", "scale")),
 }
 
 _SEGMENT = re.compile(r"^(?P<name>[a-z]+)~(?P<value>[^/]+)$")

@@ -288,13 +288,16 @@ def retrieval_tables(root: Path, folder: str, metric: str = "ndcg_at_10") -> str
 
     df = pd.read_csv(root / folder / "summary.csv")
     df = df[df["metric"] == metric]
-    out = [f"{metric} from `{folder}/summary.csv` (seeds pooled; p-values Holm-adjusted over that "
-           "file's family for the metric).\n"]
+    # a report built before draws existed has one draw per cell and no `draws` column
+    draws = df["draws"] if "draws" in df else pd.Series(1, index=df.index)
+    df = df.assign(replicates=[f"{d}x{s}" for d, s in zip(draws, df["seeds"])])
+    out = [f"{metric} from `{folder}/summary.csv` (draws and seeds pooled; replicates: draws x seeds; "
+           "p-values Holm-adjusted over that file's family for the metric).\n"]
     for ev, g in df.groupby("eval_dataset", sort=False):
-        out += [f"### {ev}\n", "| base | augmenter | strategy | scale | seeds | mean | gain | Holm p | "
+        out += [f"### {ev}\n", "| base | augmenter | strategy | scale | replicates | mean | gain | Holm p | "
                 "vs human | Holm p (vs human) |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in g.itertuples():
-            out.append(f"| {r.base} | {r.augmenter} | {r.strategy} | {r.scale} | {r.seeds} | {_num(r.mean, '.3f')} | "
+            out.append(f"| {r.base} | {r.augmenter} | {r.strategy} | {r.scale} | {r.replicates} | {_num(r.mean, '.3f')} | "
                        f"{_num(r.gain, '+.3f')} | {_p(r.p_holm)} | {_num(r.gain_vs_human, '+.3f')} | "
                        f"{_p(r.p_vs_human_holm)} |")
         out.append("")
@@ -305,15 +308,18 @@ def classification_tables(root: Path, folder: str) -> str:
     import pandas as pd
 
     df = pd.read_csv(root / folder / "classification.csv")
+    if "draw" not in df:  # a report built before draws existed: one draw
+        df = df.assign(draw=0)
     keys = ["eval_dataset", "augmenter", "strategy", "scale", "base"]
-    g = df.groupby(keys, sort=False).agg(seeds=("seed", "nunique"), accuracy=("accuracy", "mean"),
-                                        macro_f1=("macro_f1", "mean"), delta_vs_gold=("delta_vs_gold", "mean"))
-    out = [f"Accuracy from `{folder}/classification.csv` (seeds averaged; `delta vs gold`: the "
-           "difference to the gold arm of the same student, scale and seed, averaged).\n",
-           "| eval | augmenter | strategy | scale | student | seeds | accuracy | macro-F1 | delta vs gold |",
+    g = df.groupby(keys, sort=False).agg(draws=("draw", "nunique"), seeds=("seed", "nunique"),
+                                        accuracy=("accuracy", "mean"), macro_f1=("macro_f1", "mean"),
+                                        delta_vs_gold=("delta_vs_gold", "mean"))
+    out = [f"Accuracy from `{folder}/classification.csv` (draws and seeds averaged; `delta vs gold`: the "
+           "difference to the gold arm of the same student, draw, scale and seed, averaged).\n",
+           "| eval | augmenter | strategy | scale | student | replicates | accuracy | macro-F1 | delta vs gold |",
            "|---|---|---|---:|---|---:|---:|---:|---:|"]
     for k, r in g.iterrows():
-        out.append("| " + " | ".join(map(str, k)) + f" | {int(r.seeds)} | {_num(r.accuracy, '.3f')} | "
+        out.append("| " + " | ".join(map(str, k)) + f" | {int(r.draws)}x{int(r.seeds)} | {_num(r.accuracy, '.3f')} | "
                    f"{_num(r.macro_f1, '.3f')} | {_num(r.delta_vs_gold, '+.3f')} |")
     return "\n".join(out) + "\n"
 

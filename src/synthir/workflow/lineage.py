@@ -98,7 +98,7 @@ def resolve(target: str) -> Path:
         r = df.iloc[n - 1]
         result = paths.family_dir(
             "result", eval=r["eval_dataset"], dataset=r["train_dataset"], augmenter=r["augmenter"],
-            strategy=r["strategy"], scale=int(r["scale"]), base=r["base"], seed=int(r["seed"]),
+            strategy=r["strategy"], draw=int(r["draw"]), scale=int(r["scale"]), base=r["base"], seed=int(r["seed"]),
         )
         return Path(result, "meta.json")
     return sidecar_of(Path(target))

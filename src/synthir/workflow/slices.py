@@ -22,7 +22,7 @@ from typing import Any
 from synthir.core import numerics
 from synthir.core.paths import HUMAN
 from synthir.generation.strategy import strategy_class
-from synthir.workflow.study import Cell, max_scale, training_of, uses_base_index
+from synthir.workflow.study import Cell, drawn_seed, max_scale, training_of, uses_base_index
 
 Params = dict[str, Any]
 Wildcards = Mapping[str, Any]
@@ -92,7 +92,13 @@ def _source_block(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cell(w: Wildcards) -> Cell:
-    return Cell(w["dataset"], w["augmenter"], w["strategy"], int(w["scale"]), w["base"], int(w["seed"]))
+    return Cell(w["dataset"], w["augmenter"], w["strategy"], int(w["draw"]), int(w["scale"]), w["base"],
+                int(w["seed"]))
+
+
+def _drawn(seed: int, w: Wildcards) -> int:
+    """``seed`` as the job's draw of the data uses it (synthir.workflow.study.drawn_seed)."""
+    return drawn_seed(seed, int(w["draw"]))
 
 
 # ------------------------------------------------------------------------- identity by rule
@@ -128,7 +134,7 @@ def generate_pool(p: Params, w: Wildcards, cells: list[Cell] | None = None) -> d
         "dataset": w["dataset"],
         "train_split": p["datasets"][w["dataset"]]["train_split"] if kind.needs_labels(st) else None,
         "generator": generator(p, w["augmenter"]),
-        "strategy": {"name": w["strategy"], **strategy,
+        "strategy": {"name": w["strategy"], **strategy, "seed": _drawn(st["seed"], w),
                      "llm_negative": neg["prompt"] if neg is not None and neg["source"] == "llm" else None},
         "max_scale": max_scale(p, w["dataset"], w["augmenter"], w["strategy"], cells),
         "bm25": _bm25(p) if kind.retrieves or st["filters"]["round_trip_top_k"] is not None else None,
@@ -149,14 +155,14 @@ def subset_scale(p: Params, w: Wildcards) -> dict[str, Any]:
         "human_fraction": st["human_fraction"],
         "train_split": p["datasets"][w["dataset"]]["train_split"] if st["human_fraction"] > 0 else None,
         # orders human rows and draws the random negatives that stand in where mining finds none
-        "seed": st["seed"] if st["human_fraction"] > 0 or neg is not None else None,
+        "seed": _drawn(st["seed"], w) if st["human_fraction"] > 0 or neg is not None else None,
         "compute": compute(p) if source in ("dense", "ce") else None,
     }
 
 
 def sample_human(p: Params, w: Wildcards) -> dict[str, Any]:
     return {"scale": int(w["scale"]), "train_split": p["datasets"][w["dataset"]]["train_split"],
-            "seed": p["study"]["human_seed"]}
+            "seed": _drawn(p["study"]["human_seed"], w)}
 
 
 def train_reranker(p: Params, w: Wildcards) -> dict[str, Any]:
@@ -239,7 +245,7 @@ def generate_examples(p: Params, w: Wildcards, cells: list[Cell] | None = None) 
         "template": ds["classification"]["prompts"],
         "seed_split": ds["train_split"],
         "generator": generator(p, w["augmenter"]),
-        "strategy": {"name": w["strategy"], **strategy, "llm_negative": None},
+        "strategy": {"name": w["strategy"], **strategy, "seed": _drawn(st["seed"], w), "llm_negative": None},
         "max_scale": max_scale(p, w["dataset"], w["augmenter"], w["strategy"], cells),
         "bm25": _bm25(p) if retrieves and not dense else None,
         "dense": {"encoder": st["retriever"], "encoding": _encoding(p, st["retriever"])} if dense else None,
@@ -253,7 +259,7 @@ def subset_examples(p: Params, w: Wildcards) -> dict[str, Any]:
 
 def sample_gold(p: Params, w: Wildcards) -> dict[str, Any]:
     return {"scale": int(w["scale"]), "split": p["datasets"][w["dataset"]]["train_split"],
-            "seed": p["study"]["human_seed"]}
+            "seed": _drawn(p["study"]["human_seed"], w)}
 
 
 def class_stats(p: Params, w: Wildcards) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The study grid and the jobs it needs.
 
 A study is the product of the configured lists minus explicit exclusions (:func:`study_cells`),
-plus, for every training dataset with a labelled split, the human-label arm: the same scales,
-bases and seeds trained on human (query, positive) pairs, the positive control that tells "the
+plus, for every training dataset with a labelled split, the human-label arm: the same draws,
+scales, bases and seeds trained on human (query, positive) pairs, the positive control that tells "the
 recipe cannot learn" from "synthetic data does not help". :func:`jobs` lists every job of the
 study's DAG (rule and wildcards), the way Snakemake plans it from an empty directory (a contract
 test compares the two); the Snakefile's targets and ``dvc.yaml``'s outputs are built from it, so
@@ -12,6 +12,7 @@ the study is defined in one place.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,11 +27,14 @@ from synthir.generation.strategy import strategy_class
 
 @dataclass(frozen=True, order=True)
 class Cell:
-    """One trained (or baseline) retriever of the study; ``scale == 0`` is an untouched base."""
+    """One trained (or baseline) retriever of the study; ``scale == 0`` is an untouched base.
+    ``draw`` is which draw of the data trained it (:func:`drawn_seed`), ``seed`` the training
+    seed: a cell's replicates are its draws x seeds."""
 
     dataset: str
     augmenter: str
     strategy: str
+    draw: int
     scale: int
     base: str
     seed: int
@@ -47,13 +51,25 @@ class Cell:
         return dataclasses.asdict(self)
 
 
+def drawn_seed(seed: int, draw: int) -> int:
+    """The seed a job of ``draw`` uses where the configuration says ``seed`` (a strategy's seed:
+    which passages or seed queries a pool starts from and how each call samples; the human arm's
+    seed: the order of labelled rows). Draw 0 is the configured seed itself, so a study of one
+    draw is the study as configured; any other draw hashes both (not ``seed + draw``, which would
+    make draw 1 of seed 0 the data of draw 0 of seed 1)."""
+    if draw == 0:
+        return seed
+    digest = hashlib.sha256(f"synthir-draw:{seed}:{draw}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1  # 31 bits: the schema's seed range
+
+
 def baseline_cell(base: str) -> Cell:
-    """The scale-0 cell of ``base``: no training data, so no dataset, augmenter or strategy."""
-    return Cell(NONE, NONE, NONE, 0, base, 0)
+    """The scale-0 cell of ``base``: no training data, so no dataset, augmenter, strategy or draw."""
+    return Cell(NONE, NONE, NONE, 0, 0, base, 0)
 
 
-def human_cell(dataset: str, scale: int, base: str, seed: int) -> Cell:
-    return Cell(dataset, NONE, HUMAN, scale, base, seed)
+def human_cell(dataset: str, draw: int, scale: int, base: str, seed: int) -> Cell:
+    return Cell(dataset, NONE, HUMAN, draw, scale, base, seed)
 
 
 def _excluded(cell: Cell, exclude: list[dict[str, Any]]) -> bool:
@@ -78,13 +94,14 @@ def study_cells(params: dict[str, Any]) -> list[Cell]:
     s = params["study"]
     trained_scales = [n for n in s["scales"] if n > 0]
     synthetic = {
-        Cell(d, a, st, n, b, seed)
-        for d, a, st, n, b, seed in itertools.product(
-            s["train_datasets"], s["augmenters"], s["strategies"], trained_scales, s["bases"], s["seeds"])
+        Cell(d, a, st, draw, n, b, seed)
+        for d, a, st, draw, n, b, seed in itertools.product(
+            s["train_datasets"], s["augmenters"], s["strategies"], s["draws"], trained_scales, s["bases"], s["seeds"])
     }
     human = {
-        human_cell(d, n, b, seed)
-        for d, n, b, seed in itertools.product(s["train_datasets"], trained_scales, s["bases"], s["seeds"])
+        human_cell(d, draw, n, b, seed)
+        for d, draw, n, b, seed in itertools.product(
+            s["train_datasets"], s["draws"], trained_scales, s["bases"], s["seeds"])
         if s["human_arm"] and params["datasets"][d]["train_split"] is not None
     }
     cells = sorted(c for c in synthetic | human if not _excluded(c, s["exclude"]))
@@ -216,12 +233,13 @@ def classification_jobs(params: dict[str, Any]) -> list[Job]:
     out: set[Job] = set()
     encoders = {params["class_stats"]["encoder"]}
     for c in study_cells(params):
-        set_wc = dict(dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy, scale=c.scale)
+        set_wc = dict(dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy, draw=c.draw, scale=c.scale)
         out.add(Job.of("fetch_labelled", dataset=c.dataset))
         if c.is_human:
             out.add(Job.of("sample_gold", **set_wc))
         else:
-            out.add(Job.of("generate_examples", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy))
+            out.add(Job.of("generate_examples", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy,
+                           draw=c.draw))
             out.add(Job.of("subset_examples", **set_wc))
             if params["llms"][c.augmenter]["backend"] != "openai":
                 out.add(Job.of("prepare_llm", model=c.augmenter))
@@ -263,11 +281,12 @@ def jobs(params: dict[str, Any]) -> list[Job]:
         datasets.add(c.dataset)
         if c.is_human:
             out.add(Job.of("sample_human", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy,
-                           scale=c.scale))
+                           draw=c.draw, scale=c.scale))
         else:
-            out.add(Job.of("generate_pool", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy))
+            out.add(Job.of("generate_pool", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy,
+                           draw=c.draw))
             out.add(Job.of("subset_scale", dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy,
-                           scale=c.scale))
+                           draw=c.draw, scale=c.scale))
             if params["llms"][c.augmenter]["backend"] != "openai":
                 out.add(Job.of("prepare_llm", model=c.augmenter))
             neg = params["strategies"][c.strategy]["negatives"]
@@ -277,7 +296,7 @@ def jobs(params: dict[str, Any]) -> list[Job]:
                     out.add(Job.of("encode_corpus", corpus=c.dataset, base=neg["encoder"]))
                 else:
                     out.add(Job.of("train_reranker", model=neg["encoder"], dataset=c.dataset))
-        set_wc = dict(dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy, scale=c.scale)
+        set_wc = dict(dataset=c.dataset, augmenter=c.augmenter, strategy=c.strategy, draw=c.draw, scale=c.scale)
         out.add(Job.of("set_stats", **set_wc))
         out |= {Job.of("set_leakage", eval=e, **set_wc) for e in evals}
         out.add(Job.of("train_retriever", **c.wildcards()))

@@ -26,20 +26,20 @@ from synthir.core import io, paths, provenance
 log = logging.getLogger(__name__)
 
 DEFAULT_URI = "sqlite:///mlflow.db"
-CELL_KEYS = ("dataset", "augmenter", "strategy", "scale", "base", "seed")
+CELL_KEYS = ("dataset", "augmenter", "strategy", "draw", "scale", "base", "seed")
 #: What a run shows; raising it makes the next sync recreate every run in the new form.
-RUN_FORMAT = 2
+RUN_FORMAT = 3
 #: The recipe a reader compares first, from the trained model's meta.json (config, then facts).
 RECIPE = ("learning_rate", "epochs", "batch_size", "max_steps", "warmup_ratio", "tower", "max_seq_length")
 
 
 def run_name(w: dict[str, str]) -> str:
-    """A short, readable name: augmenter · strategy · scale · base · seed (``untouched <base>``
-    for a base at scale 0)."""
+    """A short, readable name: augmenter · strategy · scale · base · draw · seed (``untouched
+    <base>`` for a base at scale 0)."""
     if int(w["scale"]) == 0:
         return f"untouched {w['base']}"
     source = [w["strategy"]] if w["augmenter"] == paths.NONE else [w["augmenter"], w["strategy"]]
-    return " · ".join([*source, w["scale"], w["base"], f"seed {w['seed']}"])
+    return " · ".join([*source, w["scale"], w["base"], f"draw {w['draw']}", f"seed {w['seed']}"])
 
 
 def _span(record: dict[str, Any]) -> tuple[float, float] | None:
@@ -100,7 +100,8 @@ def _trained(cell: dict[str, Any], model_meta: Path) -> None:
     if train is not None:
         folder = Path(train["path"]).parent
         w = paths.parse(folder.as_posix())
-        cell["dataset"] = {"name": "/".join(w[k] for k in ("dataset", "augmenter", "strategy")) + f" x{w['scale']}",
+        name = "/".join(w[k] for k in ("dataset", "augmenter", "strategy")) + f" x{w['scale']} (draw {w['draw']})"
+        cell["dataset"] = {"name": name,
                            "digest": train["sha256"][:16], "source": (folder / "train.jsonl").as_posix()}
     record = provenance.record_path(model_meta)
     cell["spans"].append(_span(io.read_json(record)) if record.is_file() else None)

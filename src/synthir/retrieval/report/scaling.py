@@ -1,5 +1,5 @@
-"""The study report: one tidy row per (train dataset, eval dataset, augmenter, strategy, scale,
-base, seed) with metrics, the cell's own baseline, the gain, what the cell cost in calls and
+"""The study report: one tidy row per (train dataset, eval dataset, augmenter, strategy, draw,
+scale, base, seed) with metrics, the cell's own baseline, the gain, what the cell cost in calls and
 tokens, the quality statistics of its training set, and how many human-labelled queries went
 into it (exemplars and seeds of the prompts, human rows). On its own training corpus a cell also
 reports its exposure (the share of its positives that are relevant to a test query) and nDCG@10
@@ -21,7 +21,9 @@ from synthir.retrieval.evaluate import METRICS
 from synthir.core.paths import HUMAN
 from synthir.core.provenance import record_path
 
-KEYS = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base", "seed"]
+KEYS = ["train_dataset", "eval_dataset", "augmenter", "strategy", "draw", "scale", "base", "seed"]
+#: What makes a cell; its replicates are its draws x seeds.
+CELL = [k for k in KEYS if k not in ("draw", "seed")]
 COST = ["llm_calls", "prompt_tokens", "completion_tokens", "train_steps"]
 #: timings.csv: seconds per cell, from the record.json of its training set, model and result.
 SECONDS = ["generation_seconds", "training_seconds", "evaluation_seconds"]
@@ -48,8 +50,8 @@ def _row(metrics_path: Path) -> dict[str, Any]:
     m = io.read_json(metrics_path)
     row: dict[str, Any] = {
         "train_dataset": w["dataset"], "eval_dataset": w["eval"], "augmenter": w["augmenter"],
-        "strategy": w["strategy"], "scale": int(w["scale"]), "base": w["base"], "seed": int(w["seed"]),
-        **m["metrics"], "queries_evaluated": m["queries_evaluated"],
+        "strategy": w["strategy"], "draw": int(w["draw"]), "scale": int(w["scale"]), "base": w["base"],
+        "seed": int(w["seed"]), **m["metrics"], "queries_evaluated": m["queries_evaluated"],
         "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "train_steps": 0,
         "loss": None, **{q: None for q in QUALITY}, **{e: None for e in EXPOSURE},
     }
@@ -72,7 +74,8 @@ def _row(metrics_path: Path) -> dict[str, Any]:
             row.update(exposure=leakage["exposure"], unexposed_queries=len(unexposed),
                        ndcg_at_10_unexposed=_mean(scores, unexposed))
             baseline = Path(paths.family_dir("result", **{**w, "dataset": paths.NONE, "augmenter": paths.NONE,
-                                                          "strategy": paths.NONE, "scale": 0, "seed": 0}))
+                                                          "strategy": paths.NONE, "draw": 0, "scale": 0,
+                                                          "seed": 0}))
             if (baseline / "metrics.json").is_file():
                 ref = _mean(io.read_json(baseline / "metrics.json")["per_query"]["ndcg_at_10"], unexposed)
                 row.update(baseline_ndcg_at_10_unexposed=ref,
@@ -112,8 +115,8 @@ def timings(metrics_paths: list[Path]) -> pd.DataFrame:
     for p in metrics_paths:
         w = paths.parse(p.as_posix())
         row: dict[str, Any] = {"train_dataset": w["dataset"], "eval_dataset": w["eval"], "augmenter": w["augmenter"],
-                               "strategy": w["strategy"], "scale": int(w["scale"]), "base": w["base"],
-                               "seed": int(w["seed"]),
+                               "strategy": w["strategy"], "draw": int(w["draw"]), "scale": int(w["scale"]),
+                               "base": w["base"], "seed": int(w["seed"]),
                                "evaluation_seconds": _recorded(p.parent / "meta.json", "evaluation_seconds")}
         if row["scale"] > 0:
             row["generation_seconds"] = _recorded(Path(paths.family_dir("subset", **w), "meta.json"), "generation_seconds")
@@ -133,7 +136,7 @@ def plot_scaling(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
 
     evals = sorted(df["eval_dataset"].unique())
     fig, axes = plt.subplots(1, len(evals), figsize=(5 * len(evals), 4), squeeze=False)
-    mean = df.groupby(KEYS[:-1], as_index=False)[metric].mean()
+    mean = df.groupby(CELL, as_index=False)[metric].mean()
     for ax, ev in zip(axes[0], evals):
         sub = mean[mean["eval_dataset"] == ev]
         for base in sorted(sub["base"].unique()):

@@ -1,17 +1,19 @@
 """Statistics a reviewer can trust: ``summary.csv`` and ``summary.png``.
 
-One row per (train dataset, eval dataset, augmenter, strategy, scale, base, metric), seeds
-pooled. Every test is paired on the eval queries (the same queries in both cells).
+One row per (train dataset, eval dataset, augmenter, strategy, scale, base, metric), its draws
+of the data and training seeds pooled. Every test is paired on the eval queries (the same queries
+in both cells). A cell's replicates are its draws, each the mean over its seeds, when it has
+several draws, else its seeds (synthir.stats.replicate_table: seeds of one draw share its data).
 
-- ``mean`` over seeds with a 95% confidence interval (Student t over seed means; empty with one
-  seed: one seed has no spread to measure).
+- ``mean`` over replicates with a 95% confidence interval (Student t over replicate means; empty
+  with one replicate: it has no spread to measure).
 - ``gain`` over the cell's own baseline (its base at scale 0; untrained, so seed-free) and
   ``p_value`` of a two-sided test. Where both cells have one seed, the queries are the only
   spread the data show: a paired randomization test over them (``synthir.stats.PERMUTATIONS``
   sign flips, seeded; beyond their resolution, the normal approximation of the same test: see
   synthir.stats.paired_randomization), which cannot count seed variance. Where a cell has
-  more seeds, its spread over them counts too: synthir.stats.contrast (a t test on the query
-  and seed variance; tests/unit/test_stats.py validates it by simulation).
+  more replicates, its spread over them counts too: synthir.stats.contrast (a t test on the
+  query and replicate variance; tests/unit/test_stats.py validates it by simulation).
 - ``mde``: the minimum detectable effect of that test at 80% power and alpha 0.05 (one seed:
   ``(z_0.975 + z_0.80) * sd(d) / sqrt(n)`` over the per-query differences d; more:
   synthir.stats.Contrast.mde): a gain smaller than this is one the cell could not have told
@@ -21,7 +23,8 @@ pooled. Every test is paired on the eval queries (the same queries in both cells
   size').
 - ``unexposed_shared``, ``gain_vs_human_unexposed``, ``p_vs_human_unexposed``: the same comparison
   on its own corpus restricted to the test queries *neither* arm was exposed to (none of whose
-  relevant documents is a positive of either training set: synthir.retrieval.quality.exposure), so both
+  relevant documents is a positive of either training set, in any of their draws:
+  synthir.retrieval.quality.exposure), so both
   arms are scored on the same queries; each arm's own unexposed subset (scaling.csv) differs in
   size and difficulty and cannot be compared.
 - ``p_vs_previous_scale``: the line's change from its previous trained scale.
@@ -48,9 +51,9 @@ import pandas as pd
 from synthir.core import io, paths
 from synthir.retrieval.evaluate import METRICS
 from synthir.core.paths import HUMAN
-from synthir.retrieval.report.scaling import KEYS, save_figure, scale_axis
+from synthir.retrieval.report.scaling import CELL, save_figure, scale_axis
 from synthir.stats import (benjamini_hochberg, contrast_of_tables, holm, minimum_detectable_effect,
-                           paired_randomization, t_interval)
+                           paired_randomization, replicate_table, t_interval)
 
 LINE = ["train_dataset", "eval_dataset", "augmenter", "strategy", "base"]
 BOOTSTRAPS = 1_000
@@ -58,7 +61,7 @@ SATURATION = 0.9
 #: Lines need this many trained scales before a saturation scale means anything.
 MIN_SCALES_FOR_SATURATION = 3
 #: summary.csv's columns, in order.
-ORDER = [*KEYS[:-1], "metric", "seeds", "mean", "ci95_low", "ci95_high", "gain", "p_value", "p_holm", "p_bh", "mde",
+ORDER = [*CELL, "metric", "draws", "seeds", "mean", "ci95_low", "ci95_high", "gain", "p_value", "p_holm", "p_bh", "mde",
          "human_gain", "gain_vs_human", "p_vs_human", "p_vs_human_holm", "p_vs_human_bh", "mde_vs_human",
          "unexposed_shared", "gain_vs_human_unexposed", "p_vs_human_unexposed", "p_vs_human_unexposed_holm",
          "p_vs_previous_scale", "p_vs_previous_scale_holm", "saturation_scale", "saturation_low", "saturation_high"]
@@ -70,14 +73,15 @@ def per_query_table(metrics_paths: list[Path]) -> pd.DataFrame:
     for p in metrics_paths:
         w = paths.parse(p.as_posix())
         keys = {"train_dataset": w["dataset"], "eval_dataset": w["eval"], "augmenter": w["augmenter"],
-                "strategy": w["strategy"], "scale": int(w["scale"]), "base": w["base"], "seed": int(w["seed"])}
+                "strategy": w["strategy"], "draw": int(w["draw"]), "scale": int(w["scale"]), "base": w["base"],
+                "seed": int(w["seed"])}
         for metric, scores in io.read_json(p)["per_query"].items():
             rows += [{**keys, "metric": metric, "query": q, "score": s} for q, s in scores.items()]
     return pd.DataFrame(rows)
 
 
 #: (train dataset, eval dataset, augmenter, strategy, scale) -> the test queries none of whose
-#: relevant documents the cell's training set has as a positive (on its own corpus only).
+#: relevant documents any draw of the cell's training set has as a positive (own corpus only).
 Unexposed = dict[tuple[str, str, str, str, int], list[str]]
 
 
@@ -91,7 +95,9 @@ def unexposed_queries(metrics_paths: list[Path]) -> Unexposed:
             continue
         leakage = Path(paths.family_dir("leakage", **w), "leakage.json")
         if leakage.is_file() and "unexposed_queries" in (found := io.read_json(leakage)):
-            out[(w["dataset"], w["eval"], w["augmenter"], w["strategy"], int(w["scale"]))] = found["unexposed_queries"]
+            key = (w["dataset"], w["eval"], w["augmenter"], w["strategy"], int(w["scale"]))
+            seen = set(found["unexposed_queries"])  # in every draw: the first draw's order, kept
+            out[key] = [q for q in out[key] if q in seen] if key in out else list(found["unexposed_queries"])
     return out
 
 
@@ -109,10 +115,9 @@ def _query_means(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.Series]:
     return {k: g.droplevel(list(range(len(LINE) + 2))) for k, g in groups.groupby(level=list(range(len(LINE) + 2)))}
 
 
-def _seed_tables(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.DataFrame]:
-    """(line keys..., scale, metric) -> the cell's seeds x queries scores."""
-    return {k: g.pivot_table(index="seed", columns="query", values="score", aggfunc="mean")
-            for k, g in table.groupby([*LINE, "scale", "metric"])}
+def _replicate_tables(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.DataFrame]:
+    """(line keys..., scale, metric) -> the cell's replicates x queries scores."""
+    return {k: replicate_table(g) for k, g in table.groupby([*LINE, "scale", "metric"])}
 
 
 def _diff(a: pd.Series, b: pd.Series | None) -> np.ndarray | None:
@@ -126,16 +131,16 @@ class _Tests:
 
     def __init__(self, table: pd.DataFrame, seed: int) -> None:
         self.means = _query_means(table)
-        self.tables = _seed_tables(table)
+        self.tables = _replicate_tables(table)
         self.rng = np.random.default_rng(seed)
         # the unexposed comparisons draw their sign flips apart, so adding them moves no other p
         self.rng_unexposed = np.random.default_rng([seed, 1])
 
     def __call__(self, a: tuple[Any, ...], b: tuple[Any, ...] | None,
                  queries: list[str] | None = None) -> tuple[float, float, float]:
-        """Cell ``a`` over cell ``b`` (on ``queries`` only, if given). With one seed in each, the
-        queries are the only spread the data show: the paired randomization test over them. With
-        more, every cell's spread over its seeds counts too (synthir.stats.contrast)."""
+        """Cell ``a`` over cell ``b`` (on ``queries`` only, if given). With one replicate in each,
+        the queries are the only spread the data show: the paired randomization test over them.
+        With more, every cell's spread over its replicates counts too (synthir.stats.contrast)."""
         nan = float("nan"), float("nan"), float("nan")
         if b is None or b not in self.tables:
             return nan
@@ -186,7 +191,7 @@ def summarise(table: pd.DataFrame, seed: int = 0, unexposed: Unexposed | None = 
     unexposed = unexposed or {}
     test = _Tests(table, seed)
     means = test.means
-    seed_means = table.groupby([*LINE, "scale", "metric", "seed"])["score"].mean()
+    counts = table.groupby([*LINE, "scale", "metric"])[["draw", "seed"]].nunique()
 
     out: list[dict[str, Any]] = []
     for keys, g in table.groupby([*LINE, "metric"]):
@@ -198,9 +203,10 @@ def summarise(table: pd.DataFrame, seed: int = 0, unexposed: Unexposed | None = 
         gains_q: dict[int, np.ndarray] = {}
         for s in scales:
             k = (*(line[c] for c in LINE), s, line["metric"])
-            per_seed = seed_means.loc[k].to_numpy()
-            lo, hi = t_interval(per_seed)
-            row: dict[str, Any] = {**line, "scale": s, "seeds": len(per_seed), "mean": float(per_seed.mean()),
+            per_replicate = test.tables[k].mean(axis=1).to_numpy()
+            lo, hi = t_interval(per_replicate)
+            row: dict[str, Any] = {**line, "scale": s, "draws": int(counts.at[k, "draw"]),
+                                   "seeds": int(counts.at[k, "seed"]), "mean": float(per_replicate.mean()),
                                    "ci95_low": lo, "ci95_high": hi}
             q = means[k]
             if s > 0:
@@ -233,12 +239,12 @@ def summarise(table: pd.DataFrame, seed: int = 0, unexposed: Unexposed | None = 
             row.update(saturation_scale=sat[0], saturation_low=sat[1], saturation_high=sat[2])
     df = pd.DataFrame(out).reindex(columns=ORDER)
     _adjust(df)
-    return df.sort_values([*KEYS[:-1], "metric"], key=lambda s: s.map(str) if s.dtype == object else s
+    return df.sort_values([*CELL, "metric"], key=lambda s: s.map(str) if s.dtype == object else s
                           ).reset_index(drop=True)
 
 
 def plot_summary(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> None:
-    """Mean ``metric`` against scale with its 95% seed interval as a band; one panel per eval
+    """Mean ``metric`` against scale with its 95% replicate interval as a band; one panel per eval
     dataset, one line per augmenter/strategy/base (the human arm dotted), each starting at its
     base's scale 0."""
     import matplotlib
@@ -262,7 +268,7 @@ def plot_summary(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
                 label = f"human labels / {base}" if strat == HUMAN else f"{aug} / {strat} / {base}"
                 (h,) = ax.plot(line["scale"], line["mean"], style, marker="o", label=label)
                 ax.fill_between(line["scale"], line["ci95_low"], line["ci95_high"], color=h.get_color(), alpha=0.2)
-        scale_axis(ax, sub["scale"], f"eval: {ev} (band: 95% CI over seeds)", "training examples", metric)
+        scale_axis(ax, sub["scale"], f"eval: {ev} (band: 95% CI over replicates)", "training examples", metric)
     save_figure(fig, axes, out)
 
 

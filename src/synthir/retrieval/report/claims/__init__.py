@@ -1,15 +1,16 @@
 """``claims.md``: a verdict for each claim of the five papers, drawn from this study's cells.
 
 Each claim is turned into contrasts of cells on per-query nDCG@10 (synthir.stats.contrast: the
-queries paired, each cell's spread over its seeds counted), tested with one Holm adjustment over
+queries paired, each cell's spread over its replicates counted: its draws of the data, else its
+training seeds), tested with one Holm adjustment over
 every test of this file (its one family), and a verdict with its criterion spelled out:
 
 - *supported* / *contradicted*: the adjusted test says so in the claim's direction (or against it);
   a claim that two things are about equal is supported when two one-sided tests (TOST) show the
   difference within ``MARGIN`` at the family's adjusted level, and contradicted when the
   difference is significant against the claim;
-- *not detectable at this power*: no significant result, or too few seeds (claims are drawn only
-  from cells with at least ``MIN_SEEDS`` seeds), or only bases the recipe cannot move (the
+- *not detectable at this power*: no significant result, or too few draws of the data (claims
+  are drawn only from cells with at least ``MIN_DRAWS`` draws), or only bases the recipe cannot move (the
   human-label arm, the positive control, does not improve them significantly: their cells are
   left out of every claim);
 - *not measured by this study*: it has no cells for the claim; the configuration that has them
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from synthir.retrieval.report.claims import budget, dagr, negatives, softqe, synthesizrr, utility
-from synthir.retrieval.report.claims.core import METRIC, MIN_SEEDS, MARGIN, NOT_DETECTABLE, Claim, Study, Test
+from synthir.retrieval.report.claims.core import METRIC, MIN_DRAWS, MARGIN, NOT_DETECTABLE, Claim, Study, Test
 from synthir.stats import ALPHA, holm
 
 __all__ = ["PAPERS", "Claim", "Study", "Test", "write_claims"]
@@ -90,9 +91,10 @@ def decide(study: Study, claims: list[Claim]) -> None:
 def render(study: Study, claims: list[Claim], n_tests: int, summary: pd.DataFrame) -> str:
     out = ["# What this study measured, claim by claim", "", CAVEAT, "",
            f"Verdicts rest on contrasts of per-query {METRIC.replace('_at_', '@')} between cells (queries paired, "
-           f"each cell's spread over its seeds counted: synthir.stats.contrast), one family: Holm over all "
+           f"each cell's spread over its replicates counted, a replicate being a draw of the data averaged over "
+           f"its training seeds: synthir.stats.contrast), one family: Holm over all "
            f"{n_tests} p-values of this file; minimum detectable effects (80% power) at the family's strictest "
-           f"level, alpha / {n_tests}. Claims use only cells with at least {MIN_SEEDS} seeds, on bases whose "
+           f"level, alpha / {n_tests}. Claims use only cells with at least {MIN_DRAWS} draws of the data, on bases whose "
            f"human-label arm moves them; 'about equal' means within +-{MARGIN} by two one-sided tests (TOST). "
            "Cells are rows of the scaling.csv beside this file; summary.csv has every cell's gain, interval, "
            "minimum detectable effect and p-values adjusted over that file's own family.", "",
@@ -120,7 +122,7 @@ def render(study: Study, claims: list[Claim], n_tests: int, summary: pd.DataFram
 def _cell_table(summary: pd.DataFrame) -> list[str]:
     d = summary[(summary["metric"] == METRIC) & (summary["scale"] > 0)]
     # no p-values here: summary.csv adjusts them over its own family, this file over its claims'
-    cols = ["eval_dataset", "augmenter", "strategy", "scale", "base", "seeds", "gain", "mde", "gain_vs_human"]
+    cols = ["eval_dataset", "augmenter", "strategy", "scale", "base", "draws", "seeds", "gain", "mde", "gain_vs_human"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in d.sort_values(["eval_dataset", "strategy", "augmenter", "base", "scale"]).iterrows():
         cells = []

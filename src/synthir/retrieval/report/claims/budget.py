@@ -17,7 +17,7 @@ def claims(s: Study) -> list[Claim]:
               "the smallest common scale and qgen significantly better at the largest (supported); the opposite at "
               "either end (contradicted).")
     if s.few and aa and nq:
-        c.verdict = (NOT_DETECTABLE, s.seeds_note)
+        c.verdict = (NOT_DETECTABLE, s.draws_note)
         return [c]
     if not (aa and nq):
         c.verdict = (NOT_MEASURED, "configs/strategies.yaml has answer-aug beside qgen")

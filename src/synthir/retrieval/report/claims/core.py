@@ -11,11 +11,13 @@ import pandas as pd
 
 from synthir.core.paths import HUMAN
 from synthir.core.paths import NONE
-from synthir.stats import ALPHA, Contrast, contrast_of_tables
+from synthir.stats import ALPHA, Contrast, contrast_of_tables, replicate_table
 from synthir.generation.strategy import Strategy, strategy_class
 
 METRIC = "ndcg_at_10"
-MIN_SEEDS = 3
+#: Draws of the data a cell needs before a claim rests on it: training seeds alone leave the
+#: variance of the data unmeasured (one pool, one sample of passages and human rows).
+MIN_DRAWS = 3
 #: nDCG@10 difference below which two arms count as "about equal" (equivalence-type claims).
 MARGIN = 0.02
 NOT_DETECTABLE = "not detectable at this power"
@@ -61,13 +63,13 @@ class Test:
                 if self.margin is not None else "")
         return (f"{self.label}: {self.mean:+.4f} (Holm p = {self.p_holm:.3g}, raw p = {self.p:.3g}{tost}; "
                 f"80%-power minimum detectable effect {self.mde:.4f} at the family's level; "
-                f"seeds {'/'.join(map(str, self.contrast.replicates))})")
+                f"replicates {'/'.join(map(str, self.contrast.replicates))})")
 
 
 @dataclass
 class Claim:
     """A paper's claim: ``decide`` turns its tests, once adjusted, into a verdict; ``verdict`` is
-    set directly where no test applies (too few seeds, cells this study does not have)."""
+    set directly where no test applies (too few draws, cells this study does not have)."""
 
     title: str
     claim: str
@@ -93,14 +95,15 @@ def sign_decision(ts: list[Test]) -> Verdict:
 
 
 class Cells:
-    """Per-query scores of the study's cells: a seeds x queries table per cell."""
+    """Per-query scores of the study's cells: a replicates x queries table per cell
+    (synthir.stats.replicate_table), and how many draws of the data each has."""
 
     def __init__(self, per_query: pd.DataFrame) -> None:
         d = per_query[per_query["metric"] == METRIC]
         keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
-        self.scores = {k: g.pivot_table(index="seed", columns="query", values="score", aggfunc="mean")
-                       for k, g in d.groupby(keys)}
-        self.seeds = {k: len(v.index) for k, v in self.scores.items()}
+        groups = d.groupby(keys)
+        self.scores = {k: replicate_table(g) for k, g in groups}
+        self.draws = {k: int(g["draw"].nunique()) for k, g in groups}
 
     def get(self, dataset: str, ev: str, augmenter: str, strategy: str, scale: int, base: str) -> pd.DataFrame | None:
         return self.scores.get((dataset, ev, augmenter, strategy, scale, base))
@@ -108,8 +111,8 @@ class Cells:
     def baseline(self, ev: str, base: str) -> pd.DataFrame | None:
         return self.scores.get((NONE, ev, NONE, NONE, 0, base))
 
-    def seeds_of(self, *key: Any) -> int:
-        return self.seeds.get(tuple(key), 0)
+    def draws_of(self, *key: Any) -> int:
+        return self.draws.get(tuple(key), 0)
 
 
 class Study:
@@ -134,19 +137,19 @@ class Study:
                 if top is not None and ref is not None:
                     self.control[(ds, base)] = self.test(f"human labels x{int(scales[-1])} vs untouched {base} on {ds}",
                                                          top, ref)
-        self.few = self.min_seeds() < MIN_SEEDS
-        self.seeds_note = (f"this study's synthetic cells have {self.min_seeds()} seed(s); claims need at least "
-                           f"{MIN_SEEDS} (e.g. `--configfile configs/paper-shapes.yaml`)")
+        self.few = self.min_draws() < MIN_DRAWS
+        self.draws_note = (f"this study's synthetic cells have {self.min_draws()} draw(s) of the data; claims need "
+                           f"at least {MIN_DRAWS} (e.g. `--configfile configs/paper-shapes.yaml`)")
 
     def movable(self, ds: str, base: str) -> bool | None:
         t = self.control.get((ds, base))
         return None if t is None else (t.significant() and t.mean > 0)
 
-    def seeds_ok(self, *keys: tuple[Any, ...]) -> bool:
-        return all(self.cells.seeds_of(*k) >= MIN_SEEDS for k in keys)
+    def draws_ok(self, *keys: tuple[Any, ...]) -> bool:
+        return all(self.cells.draws_of(*k) >= MIN_DRAWS for k in keys)
 
-    def min_seeds(self) -> int:
-        synthetic = [n for k, n in self.cells.seeds.items() if k[4] > 0]
+    def min_draws(self) -> int:
+        synthetic = [n for k, n in self.cells.draws.items() if k[4] > 0]
         return min(synthetic) if synthetic else 0
 
     @staticmethod
@@ -178,7 +181,7 @@ class Study:
                 for ev in self.evals:
                     a = self.cells.get(ds, ev, r.augmenter, a_alias, int(r.scale), r.base)
                     b = self.cells.get(ds, ev, r.augmenter, b_alias, int(r.scale), r.base)
-                    if a is not None and b is not None and self.seeds_ok((ds, ev, r.augmenter, a_alias, int(r.scale),
+                    if a is not None and b is not None and self.draws_ok((ds, ev, r.augmenter, a_alias, int(r.scale),
                                                                           r.base)):
                         out.append(self.test(f"{a_alias} vs {b_alias}, {r.augmenter} x{int(r.scale)} on {r.base}, "
                                              f"eval {ev}", a, b, margin, on=(ds, (r.base,))))
@@ -190,7 +193,7 @@ class Study:
         claim ``want``\\ s a to be ``equal`` (TOST within MARGIN), ``worse`` or ``better``."""
         c = Claim(title, claim, criterion)
         if self.few and a_arms and b_arms:
-            c.verdict = (NOT_DETECTABLE, self.seeds_note)
+            c.verdict = (NOT_DETECTABLE, self.draws_note)
             return c
         if not (a_arms and b_arms):
             c.verdict = (NOT_MEASURED, "configs/strategies.yaml has these arms")
@@ -210,5 +213,5 @@ class Study:
             return ("contradicted", cite(ts)) if bad and not good else (NOT_DETECTABLE, cite(ts))
 
         c.decide = decide if c.tests else None
-        c.verdict = None if c.tests else (NOT_DETECTABLE, "no cells with enough seeds")
+        c.verdict = None if c.tests else (NOT_DETECTABLE, "no cells with enough draws")
         return c

@@ -36,7 +36,7 @@ def saturation(s: Study) -> Claim:
             if len(scales) < 3 or ref is None:
                 continue
             top, prev = cells.get(ds, ds, aug, st, int(scales[-1]), base), cells.get(ds, ds, aug, st, int(scales[-2]), base)
-            if top is None or prev is None or not s.seeds_ok((ds, ds, aug, st, int(scales[-1]), base)):
+            if top is None or prev is None or not s.draws_ok((ds, ds, aug, st, int(scales[-1]), base)):
                 continue
             g = s.test(f"{aug} x{int(scales[-1])} vs untouched {base}", top, ref, on=(ds, (base,)))
             # (top - prev) - share x (top - ref): the gain is estimated too, so it is a term
@@ -64,7 +64,7 @@ def saturation(s: Study) -> Claim:
         return NOT_DETECTABLE, f"{reason}: {why}"
 
     if s.few:
-        c.verdict = (NOT_DETECTABLE, s.seeds_note)
+        c.verdict = (NOT_DETECTABLE, s.draws_note)
     elif not per_line:
         c.verdict = (NOT_MEASURED, "no qgen line with three trained scales")
     else:
@@ -81,7 +81,7 @@ def small_augmenters(s: Study) -> Claim:
     trained, cells = s.trained, s.cells
     augs = sorted({a for _, a, _ in s.lines(QGen) if a in s.sizes}, key=lambda a: s.sizes[a])
     if s.few:
-        c.verdict = (NOT_DETECTABLE, s.seeds_note)
+        c.verdict = (NOT_DETECTABLE, s.draws_note)
         return c
     if len(augs) < 2:
         c.verdict = (NOT_MEASURED, "one augmenter of known size (configs/paper-shapes.yaml has two)")
@@ -96,7 +96,7 @@ def small_augmenters(s: Study) -> Claim:
             n = int(common[-1])
             for ev in s.evals:
                 a, b = cells.get(ds, ev, small, st, n, base), cells.get(ds, ev, large, st, n, base)
-                if a is not None and b is not None and s.seeds_ok((ds, ev, small, st, n, base)):
+                if a is not None and b is not None and s.draws_ok((ds, ev, small, st, n, base)):
                     c.tests.append(s.test(f"{small} vs {large} x{n} on {base}, eval {ev}", a, b, MARGIN,
                                           on=(ds, (base,))))
 
@@ -108,7 +108,7 @@ def small_augmenters(s: Study) -> Claim:
         return NOT_DETECTABLE, f"not every difference is shown within {MARGIN} (TOST): {cite(ts)}"
 
     c.decide = decide
-    c.verdict = None if c.tests else (NOT_DETECTABLE, "no common cells with enough seeds")
+    c.verdict = None if c.tests else (NOT_DETECTABLE, "no common cells with enough draws")
     return c
 
 
@@ -145,5 +145,5 @@ def weak_bases(s: Study) -> Claim:
                                 None, ds, (weak, tuned)))
         c.decide = sign_decision if c.tests else None
     if c.decide is None:
-        c.verdict = (NOT_DETECTABLE, s.seeds_note) if s.few else (NOT_MEASURED, "one base only")
+        c.verdict = (NOT_DETECTABLE, s.draws_note) if s.few else (NOT_MEASURED, "one base only")
     return c

@@ -14,7 +14,7 @@ def claims(s: Study) -> list[Claim]:
               "q2d cells' gain over the untouched base on every out-of-domain eval dataset: significantly positive "
               "somewhere and negative nowhere (supported), significantly negative somewhere (contradicted).")
     if s.few and q2d:
-        c.verdict = (NOT_DETECTABLE, s.seeds_note)
+        c.verdict = (NOT_DETECTABLE, s.draws_note)
         return [c]
     if not q2d:
         c.verdict = (NOT_MEASURED, "configs/strategies.yaml has q2d")
