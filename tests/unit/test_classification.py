@@ -28,7 +28,7 @@ from synthir.generation.strategy import Rejected
 from synthir.core.errors import PoolTooSmallError
 from synthir.retrieval.bm25 import BM25Index
 from synthir.core.io import Document
-from synthir.stats import paired_bootstrap
+from synthir.stats import independent_bootstrap, paired_bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]
 CPU = Compute(threads=2, device="cpu", gpu=None, numerics="portable", platform="x86-64-v3")
@@ -264,10 +264,22 @@ def test_paired_interval_and_verdicts():
     a, b = np.array([1.0] * 80 + [0.0] * 20), np.array([1.0] * 50 + [0.0] * 50)
     d, lo, hi = paired_bootstrap(a, b)
     assert d == pytest.approx(0.3) and 0 < lo < 0.3 < hi
-    assert report._verdict(lo, hi, +1) == "supported" and report._verdict(lo, hi, -1) == "contradicted"
-    assert report._verdict(-0.1, 0.2, +1) == "inconclusive"
+    assert report._verdict(d, 0.001, +1) == "supported" and report._verdict(d, 0.001, -1) == "contradicted"
+    assert report._verdict(d, 0.2, +1) == "inconclusive"
     same = paired_bootstrap(a, a)
     assert same == (0.0, 0.0, 0.0)
+
+
+def test_the_bootstrap_p_value_inverts_its_interval():
+    """p < 0.05 exactly where the 95% basic interval excludes zero; a difference far from zero
+    gets the smallest p the resamples can give, and none with no difference."""
+    rng = np.random.default_rng(0)
+    for shift in (0.0, 0.05, 0.1, 0.2, 0.5):
+        a, b = list(rng.normal(shift, 1.0, 300)), list(rng.normal(0.0, 1.0, 300))
+        d, lo, hi, p = independent_bootstrap(a, b, lambda v: float(np.mean(v)))
+        assert (p < 0.05) == (lo > 0 or hi < 0), (shift, lo, hi, p)
+    far = independent_bootstrap([1.0 + i % 3 for i in range(60)], [9.0 + i % 3 for i in range(60)], np.mean)
+    assert far[3] == pytest.approx(2 / 501)
 
 
 def _cell(root: Path, strategy: str, augmenter: str, correct: list[bool], per_example: dict, draw: int = 0) -> None:
