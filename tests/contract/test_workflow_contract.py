@@ -68,6 +68,10 @@ def test_a_draw_redraws_the_data_and_nothing_else():
     trained = [slices.train_retriever(params, {**w, "draw": d}) for d in "012"]
     assert trained[0] == trained[1] == trained[2]
     assert study.drawn_seed(7, 1) == study.drawn_seed(7, 1) != study.drawn_seed(8, 0)
+    # a pool is as large as its own draw's largest scale
+    params["study"]["exclude"] = [{"draw": 2, "scale": 800}]
+    sizes = [slices.generate_pool(params, {**w, "draw": d})["max_scale"] for d in "02"]
+    assert sizes == [800, 300]
 
 
 def test_invalid_params_fail_before_planning_and_name_the_key(tmp_path):

@@ -336,6 +336,7 @@ def test_claim_2_counts_draws_as_replicates(tmp_path):
 def test_a_classification_study_is_versioned_by_dvc_like_a_retrieval_one():
     from synthir.workflow import dvcstages, study
     p = P.load(ROOT / "params.yaml", [ROOT / "configs/synthesizrr.yaml"])
+    p["study"]["draws"] = [0]  # one draw: the stages are the same, a third of the jobs to trace
     stages = dvcstages.stages(p)
     outs = {name: [next(iter(o)) for o in s["outs"]] for name, s in stages.items()}
     assert stages["reports"]["cmd"] == "snakemake -j8 reports/synthesizrr/claims.md"

@@ -136,7 +136,7 @@ def generate_pool(p: Params, w: Wildcards, cells: list[Cell] | None = None) -> d
         "generator": generator(p, w["augmenter"]),
         "strategy": {"name": w["strategy"], **strategy, "seed": _drawn(st["seed"], w),
                      "llm_negative": neg["prompt"] if neg is not None and neg["source"] == "llm" else None},
-        "max_scale": max_scale(p, w["dataset"], w["augmenter"], w["strategy"], cells),
+        "max_scale": max_scale(p, w["dataset"], w["augmenter"], w["strategy"], int(w["draw"]), cells),
         "bm25": _bm25(p) if kind.retrieves or st["filters"]["round_trip_top_k"] is not None else None,
         "compute": compute(p),
     }
@@ -246,7 +246,7 @@ def generate_examples(p: Params, w: Wildcards, cells: list[Cell] | None = None) 
         "seed_split": ds["train_split"],
         "generator": generator(p, w["augmenter"]),
         "strategy": {"name": w["strategy"], **strategy, "seed": _drawn(st["seed"], w), "llm_negative": None},
-        "max_scale": max_scale(p, w["dataset"], w["augmenter"], w["strategy"], cells),
+        "max_scale": max_scale(p, w["dataset"], w["augmenter"], w["strategy"], int(w["draw"]), cells),
         "bm25": _bm25(p) if retrieves and not dense else None,
         "dense": {"encoder": st["retriever"], "encoding": _encoding(p, st["retriever"])} if dense else None,
         "compute": compute(p),

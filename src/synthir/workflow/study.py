@@ -118,13 +118,14 @@ def trained_cells(params: dict[str, Any]) -> list[Cell]:
     return [c for c in study_cells(params) if not c.is_baseline]
 
 
-def max_scale(params: dict[str, Any], dataset: str, augmenter: str, strategy: str,
+def max_scale(params: dict[str, Any], dataset: str, augmenter: str, strategy: str, draw: int,
               cells: Iterable[Cell] | None = None) -> int:
-    """Largest scale the study asks of one (dataset, augmenter, strategy) pool."""
+    """Largest scale the study asks of one (dataset, augmenter, strategy, draw) pool."""
+    pool = (dataset, augmenter, strategy, draw)
     scales = [c.scale for c in (study_cells(params) if cells is None else cells)
-              if (c.dataset, c.augmenter, c.strategy) == (dataset, augmenter, strategy)]
+              if (c.dataset, c.augmenter, c.strategy, c.draw) == pool]
     if not scales:
-        raise ConfigError(f"no cell of the study uses pool {dataset}/{augmenter}/{strategy}")
+        raise ConfigError(f"no cell of the study uses pool {dataset}/{augmenter}/{strategy}, draw {draw}")
     return max(scales)
 
 
