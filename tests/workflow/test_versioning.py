@@ -149,7 +149,8 @@ def test_exact_rebuild_of_a_deleted_cell(origin, tmp_path):
 
 @pytest.mark.slow  # a release check (README "Tests")
 def test_a_release_folder_pulled_into_a_fresh_clone_skips_generation(origin, second_clone, tmp_path):
-    subsets = [f"{POOL_DIR}/scale~16", f"{POOL_DIR}/scale~32"]
+    # both draws of qgen (the tiny study's second draw is at 16 only): no pool of it is left to generate
+    subsets = [f"{POOL_DIR}/scale~16", f"{POOL_DIR}/scale~32", f"{POOL_DIR[:-1]}1/scale~16"]
     host = tmp_path / "releases"  # the team's release host: a plain folder, served as files or HTTP
     out = ok(synthir(second_clone, "release", "--name", "tiny-smollm", "--out", str(host), *subsets))
     folder = host / "tiny-smollm"
@@ -158,6 +159,7 @@ def test_a_release_folder_pulled_into_a_fresh_clone_skips_generation(origin, sec
     manifest = io.read_json(folder / "release.json")
     assert "licence Apache-2.0" in card and "licence CC BY-NC 2.0" in card  # generator, corpus
     assert f"snakemake -j8 {subsets[0]}/meta.json" in card
+    assert "qgen, draw 0" in card and "qgen, draw 1" in card
     assert all(f"`{p}` {h}" in card for p, h in manifest["files"].items())
     assert any(p.endswith("shard~0000.jsonl") for p in manifest["files"])
     # not the generator's weights (its manifest only), not the source corpus (named by digest)
