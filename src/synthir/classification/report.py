@@ -126,39 +126,12 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
               "| task | augmenter | draw | scale | synthesizrr | vs fewgen | Δ Self-BLEU | Holm p | verdict | entities | "
               "Δ entity entropy | Holm p | verdict |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    diverse = []  # ((row cells), Self-BLEU (d, lo, hi, p), entity entropy (d, lo, hi, p)) per set pair
-    for (task, aug, strat, draw, scale), st in sorted(sets.items()):
-        if strat not in rag:
-            continue
-        for f in few:
-            other = sets.get((task, aug, f, draw, scale))
-            if other is None:
-                continue
-            pa, pb = st["per_example"], other["per_example"]
-            b = independent_bootstrap(pa["self_bleu"], pb["self_bleu"], _mean_bleu)
-            na, nb = (sum(map(len, x)) for x in (pa["entities"], pb["entities"]))
-            e = independent_bootstrap(pa["entities"], pb["entities"], _entity_entropy_at(min(na, nb)))
-            diverse.append(((task, aug, draw, scale, strat, f, f"{na} vs {nb} at {min(na, nb)}"), b, e))
+    diverse = _diversity_tests(sets, rag, few)
     groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarray]] = defaultdict(dict)
     for c in cells:
         key = (c["train_dataset"], c["augmenter"], c["strategy"], c["scale"], c["base"])
         groups[key][(c["draw"], c["seed"])] = correct[id(c)]
-    from scipy import stats
-
-    compared = []
-    for (task, aug, strat, scale, base), by_replicate in sorted(groups.items()):
-        if strat not in rag:
-            continue
-        for f in few:
-            other = groups.get((task, aug, f, scale, base))
-            shared = sorted(set(by_replicate) & set(other or {}))
-            if not shared:
-                continue
-            assert other is not None
-            c = contrast_of_tables([(1.0, _replicates(by_replicate, shared)), (-1.0, _replicates(other, shared))])
-            half = float(stats.t.ppf(0.975, c.df)) * c.se
-            size = f"{len({d for d, _ in shared})}x{len({s for _, s in shared})}"
-            compared.append(((task, aug, scale, base, strat, f, size), c, half))
+    compared = _accuracy_tests(groups, rag, few)
     # one family, one adjustment: Holm over every test of this file (both claims)
     raw = [x for _, b, e in diverse for x in (b[3], e[3])] + [c.p() for _, c, _ in compared]
     adjusted = iter(holm(np.array(raw)))
@@ -202,6 +175,49 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
         acc = float(np.mean([v.mean() for v in by_replicate.values()]))
         lines.append(f"| {task} | {scale} | {base} | {acc:.3f} | {majority:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def _diversity_tests(sets: dict[tuple[str, str, str, int, int], Any], rag: list[str],
+                     few: list[str]) -> list[tuple[tuple[Any, ...], tuple[float, ...], tuple[float, ...]]]:
+    """Claim 1: (row cells, Self-BLEU (d, lo, hi, p), entity entropy (d, lo, hi, p)) for each
+    SynthesizRR set and the FewGen set of the same task, augmenter, draw and scale."""
+    out = []
+    for (task, aug, strat, draw, scale), st in sorted(sets.items()):
+        if strat not in rag:
+            continue
+        for f in few:
+            other = sets.get((task, aug, f, draw, scale))
+            if other is None:
+                continue
+            pa, pb = st["per_example"], other["per_example"]
+            b = independent_bootstrap(pa["self_bleu"], pb["self_bleu"], _mean_bleu)
+            na, nb = (sum(map(len, x)) for x in (pa["entities"], pb["entities"]))
+            e = independent_bootstrap(pa["entities"], pb["entities"], _entity_entropy_at(min(na, nb)))
+            out.append(((task, aug, draw, scale, strat, f, f"{na} vs {nb} at {min(na, nb)}"), b, e))
+    return out
+
+
+def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarray]], rag: list[str],
+                    few: list[str]) -> list[tuple[tuple[Any, ...], Any, float]]:
+    """Claim 2: (row cells, contrast, 95% half-width) of each SynthesizRR arm against the FewGen
+    arm of the same task, augmenter, scale and student, over the replicates both have."""
+    from scipy import stats
+
+    out = []
+    for (task, aug, strat, scale, base), by_replicate in sorted(groups.items()):
+        if strat not in rag:
+            continue
+        for f in few:
+            other = groups.get((task, aug, f, scale, base))
+            shared = sorted(set(by_replicate) & set(other or {}))
+            if not shared:
+                continue
+            assert other is not None
+            c = contrast_of_tables([(1.0, _replicates(by_replicate, shared)), (-1.0, _replicates(other, shared))])
+            half = float(stats.t.ppf(0.975, c.df)) * c.se
+            size = f"{len({d for d, _ in shared})}x{len({s for _, s in shared})}"
+            out.append(((task, aug, scale, base, strat, f, size), c, half))
+    return out
 
 
 def _replicates(correct: dict[tuple[int, int], np.ndarray], shared: list[tuple[int, int]]) -> pd.DataFrame:
