@@ -11,7 +11,7 @@ if study.study_task(config) == "retrieval":
             code=code("aggregate-metrics"),
         output:
             csv=f"{REPORTS}/scaling.csv",
-            png=f"{REPORTS}/scaling.png",
+            png=report(f"{REPORTS}/scaling.png", caption="captions/scaling.rst", category="2. Figures"),
             # what each data set holds (documents, queries, judgments) and what its fetch counted
             datasets=f"{REPORTS}/datasets.csv",
             # seconds per cell from each artifact's record.json: volatile, not versioned by DVC
@@ -39,7 +39,7 @@ if study.study_task(config) == "retrieval":
             code=code("summarise"),
         output:
             csv=f"{REPORTS}/summary.csv",
-            png=f"{REPORTS}/summary.png",
+            png=report(f"{REPORTS}/summary.png", caption="captions/summary.rst", category="2. Figures"),
             claims=f"{REPORTS}/claims.md",
         log:
             f"logs/summarise/{REPORTS}.log",

@@ -211,3 +211,20 @@ def test_summary_and_claims_rest_on_cells_of_the_report(tiny_study):
     for row in rows:
         r = dict(zip(header, row, strict=True))
         assert (r["eval_dataset"], r["strategy"], r["scale"], r["base"]) in cells, row
+
+
+def test_the_report_a_person_opens_renders_in_a_browser(tiny_study, tmp_path):
+    """`snakemake --report` of the study, opened in headless Chromium (synthir.workflow.report_check):
+    the application starts, and every figure, page, table and link in it renders."""
+    chromium = shutil.which("chromium") or shutil.which("google-chrome")
+    if chromium is None:
+        pytest.skip("no Chromium here (Debian: apt install chromium): the report's browser check needs one")
+    work, _ = tiny_study
+    report = tmp_path / "report.html"
+    r = snakemake(work, "--report", str(report))
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = synthir(work, "check-report", str(report), "--screenshots", str(tmp_path / "shots"), "--chromium", chromium)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    shots = sorted(p.name for p in (tmp_path / "shots").glob("*.png"))
+    assert shots == ["00-cards.png", "01-claims.png", "02-tables.png", "03-scaling.png", "04-summary.png",
+                     "report.png"]

@@ -69,6 +69,18 @@ TOOLS: dict[str, Tool] = {
         (("--config", {"required": True, "help": "the strategies' roles (synthir.workflow.slices.classification_report), as JSON"}),
          _METRICS, ("--stats", {"nargs": "+", "required": True}), ("--csv", _REQ), ("--diversity", _REQ),
          ("--claims", _REQ))),
+    "report-pages": Tool(
+        "synthir.workflow.tools:report_pages", "the report's claims, tables and data cards as HTML pages (snakemake --report)",
+        (("--title", _REQ), ("--claims", _REQ), ("--tables", {"nargs": "+", "required": True}),
+         ("--stats", {"nargs": "+", "required": True, "help": "each training set's stats.json (meta.json beside it)"}),
+         ("--datasets", {"default": None, "help": "datasets.csv, where the report has one"}),
+         ("--claims-html", _REQ), ("--tables-html", _REQ), ("--cards-html", _REQ))),
+    "check-report": Tool(
+        "synthir.workflow.report_check:main", "open a Snakemake report in headless Chromium: screenshots, "
+                                              "and a check that every figure, table and link renders",
+        (("report", {"help": "the HTML that `snakemake --report` wrote"}),
+         ("--screenshots", {"required": True, "help": "folder for one PNG per view (the report, each result)"}),
+         ("--chromium", {"default": "chromium", "help": "the browser binary (chromium, google-chrome)"}))),
     "track-runs": Tool("synthir.workflow.tools:track", "sync every cell's results to MLflow (one run per cell)",
                        (_METRICS, ("--receipt", _REQ),
                         ("--tracking-uri", {"default": None, "help": "default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db"}),

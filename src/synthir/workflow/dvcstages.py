@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from synthir.workflow import slices
-from synthir.workflow.study import KINDS, STAGES, Job, jobs, report_files, stage_outputs, study_task
+from synthir.workflow.study import KINDS, STAGES, Job, jobs, report_files, stage_outputs
 
 #: Workflow code every stage depends on: any change hands the family to Snakemake, which
 #: reruns only the jobs whose declared code inputs changed.
@@ -183,10 +183,8 @@ def stages(params: dict[str, Any]) -> dict[str, Any]:
     outs["reports"] = report_files(params)
     out: dict[str, Any] = {}
     upstream: list[str] = []
-    reports = params["study"]["reports"]
     for stage in FAMILIES:
-        target = (f"all_{stage}" if stage != "reports" else f"{reports}/claims.md"
-                  if study_task(params) == "classification" else f"{reports}/scaling.csv {reports}/summary.csv")
+        target = f"all_{stage}" if stage != "reports" else " ".join(outs[stage])
         out[stage] = {
             "cmd": f"snakemake -j8 {target}",
             "deps": [*CODE, *upstream],

@@ -196,6 +196,7 @@ KINDS: dict[str, JobKind] = {
     "aggregate_metrics": JobKind(None, None, "reports", 2000, 20),
     "summarise": JobKind(None, None, "reports", 2000, 30),
     "track_runs": JobKind(None, None, "reports", 2000, 30),
+    "report_pages": JobKind(None, None, "reports", 2000, 10),
     # text classification (synthir.classification)
     "fetch_labelled": JobKind("raw", "meta.json", "data", 2000, 30),
     "generate_examples": JobKind("pool", "pool", "synthetic", 4000, 240, gpu=True),
@@ -209,7 +210,9 @@ KINDS: dict[str, JobKind] = {
 #: The DVC stages of artifacts, in dependency order (the reports stage comes last).
 STAGES = ("data", "synthetic", "models", "results")
 #: Rules with one job per study, writing into ``study.reports``.
-REPORT_RULES = ("aggregate_metrics", "summarise", "track_runs")
+REPORT_RULES = ("aggregate_metrics", "summarise", "report_pages", "track_runs")
+#: The HTML pages of a report (synthir.pages), shown by ``snakemake --report``.
+PAGES = ("pages/claims.html", "pages/tables.html", "pages/cards.html")
 
 
 def _encoder_closure(params: dict[str, Any], aliases: Iterable[str]) -> set[str]:
@@ -263,7 +266,7 @@ def classification_jobs(params: dict[str, Any]) -> list[Job]:
 def report_rules(params: dict[str, Any]) -> tuple[str, ...]:
     """The study's one-job report rules: its task's report and the MLflow sync."""
     if study_task(params) == "classification":
-        return ("classification_report", "track_runs")
+        return ("classification_report", "report_pages", "track_runs")
     return REPORT_RULES
 
 
@@ -340,6 +343,6 @@ def report_files(params: dict[str, Any]) -> list[str]:
     """The study's versioned reports (timings and the MLflow receipt are volatile: not listed)."""
     reports = params["study"]["reports"]
     if study_task(params) == "classification":
-        return [f"{reports}/{name}" for name in ("classification.csv", "diversity.csv", "claims.md")]
+        return [f"{reports}/{name}" for name in ("classification.csv", "diversity.csv", "claims.md", *PAGES)]
     return [f"{reports}/{name}" for name in ("scaling.csv", "scaling.png", "datasets.csv", "summary.csv",
-                                             "summary.png", "claims.md")]
+                                             "summary.png", "claims.md", *PAGES)]

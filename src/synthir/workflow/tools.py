@@ -225,6 +225,17 @@ def summarise(a: argparse.Namespace) -> None:
         f.write(write_claims(table, scaling, per_query, json.loads(a.config)))
 
 
+def report_pages(a: argparse.Namespace) -> None:
+    from synthir import pages
+
+    for out, text in ((a.claims_html, pages.claims_page(Path(a.claims).read_text())),
+                      (a.tables_html, pages.tables_page(f"{a.title}: tables", [Path(t) for t in a.tables])),
+                      (a.cards_html, pages.cards_page(f"{a.title}: data cards", [Path(s) for s in a.stats],
+                                                      Path(a.datasets) if a.datasets else None))):
+        with io.atomic_open(out) as f:
+            f.write(text)
+
+
 def track(a: argparse.Namespace) -> None:
     from synthir.workflow.track import sync
 
