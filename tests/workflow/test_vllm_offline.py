@@ -21,6 +21,8 @@ from synthir.workflow import slices
 pytestmark = pytest.mark.slow
 
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
+#: what vLLM logs when its engine starts
+ENGINE_STARTED = "Initializing a V1 LLM engine"
 
 
 def _run(python: Path | str, command: str, cfg: dict, record: dict, **paths: Path) -> subprocess.CompletedProcess:
@@ -68,6 +70,9 @@ def test_a_pool_generated_by_the_offline_engine_then_regenerated_with_zero_calls
     again = _run(VLLM_PYTHON, "generate-pool", cfg, record, **paths, out_dir=tmp_path / "pool2")
     assert again.returncode == 0, again.stderr[-5000:]
     assert io.read_json(tmp_path / "pool2/record.json")["volatile"]["calls.llm_calls"] == 0
+    # a pool the cache answers whole never starts the engine (a minute or two on CPU)
+    logged = first.stdout + first.stderr, again.stdout + again.stderr  # vLLM logs to stdout
+    assert ENGINE_STARTED in logged[0] and ENGINE_STARTED not in logged[1], logged[0][-3000:]
     for name in meta["shards"]:
         assert (tmp_path / "pool1" / name).read_bytes() == (tmp_path / "pool2" / name).read_bytes()
     texts = [r["query"] for r in io.read_jsonl(tmp_path / "pool1" / meta["shards"][0]) if r.get("status") == "ok"]

@@ -33,7 +33,6 @@ class VLLMBackend:
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         try:
             import vllm
-            from vllm import LLM
         except ImportError as e:
             raise ImportError(
                 "the vllm backend needs vLLM, which pins its own torch: run the job in vLLM's "
@@ -41,10 +40,15 @@ class VLLMBackend:
                 "(`vllm serve`) and use backend: openai"
             ) from e
         import torch
+        from transformers import AutoTokenizer
 
         self.cfg = cfg
-        self.llm = LLM(model=str(model_dir), dtype=cfg.dtype, seed=0)
-        self.tokenizer = self.llm.get_tokenizer()
+        self.model_dir = model_dir
+        # the engine starts on the first call the cache does not answer (a minute or two on CPU):
+        # a regenerated pool makes none. Prompts are rendered with the model folder's own
+        # tokenizer, the one vLLM loads (tokenizer_mode "auto": transformers' AutoTokenizer).
+        self._llm: Any = None
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         # vLLM's batch-invariant mode makes an item's output independent of its batch
         self.batch_invariant = os.environ.get("VLLM_BATCH_INVARIANT", "0") == "1"
         self._identity = {
@@ -56,6 +60,14 @@ class VLLMBackend:
             "batch_invariant": os.environ.get("VLLM_BATCH_INVARIANT", "0"),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         }
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            from vllm import LLM
+
+            self._llm = LLM(model=str(self.model_dir), dtype=self.cfg.dtype, seed=0)
+        return self._llm
 
     def identity(self) -> dict[str, Any]:
         return self._identity
