@@ -264,6 +264,7 @@ def pages(root: Path) -> dict[str, str]:
 RESULTS = {
     "results/default.md": ("params.yaml", "reports", "retrieval"),
     "results/paper-shapes.md": ("configs/paper-shapes.yaml", "reports/paper-shapes", "retrieval"),
+    "results/real-retriever.md": ("configs/real-retriever.yaml", "reports/real-retriever", "retrieval"),
     "results/synthesizrr.md": ("configs/synthesizrr.yaml", "reports/synthesizrr", "classification"),
 }
 BEGIN, END = "<!-- generated: begin -->", "<!-- generated: end -->"
