@@ -24,6 +24,12 @@ PERMUTATIONS = 10_000
 #: Paired bootstrap resamples (examples resampled with replacement).
 RESAMPLES = 2_000
 ALPHA, POWER = 0.05, 0.80
+#: Draws of the data a cell needs before a claim rests on it, in either task: training seeds
+#: alone leave the variance of the data unmeasured (one pool, one sample of passages and rows).
+MIN_DRAWS = 3
+#: The verdict words both tasks' claims use beside "supported" and "contradicted".
+NOT_DETECTABLE = "not detectable at this power"
+NOT_MEASURED = "not measured by this study"
 
 
 def t_interval(values: np.ndarray) -> tuple[float, float]:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 GENERATED = ["docs/reference/params.md", "docs/reference/commands.md", "docs/reference/strategies.md",
-             *(f"docs/{page}" for page in docs.RESULTS), "README.md", docs.README_PICTURE[1]]
+             *(f"docs/{page}" for page in docs.RESULTS), "README.md", docs.README_PICTURE[1], docs.CLAIMS_PAGE]
 
 
 @pytest.mark.parametrize("page", GENERATED)
@@ -29,6 +29,14 @@ def test_a_generated_page_says_what_the_code_and_reports_say(page):
     have = (ROOT / page).read_bytes() if (ROOT / page).is_file() else b""
     assert have == (want.encode("utf-8") if isinstance(want, str) else want), \
         f"{page} is stale: run `python -m synthir docs` and commit it"
+
+
+def test_a_claim_is_a_section_with_a_verdict_line():
+    text = ("# What this study measured\n\n## Positive control: can the recipe move each base?\n\n- x\n\n"
+            "## DAGR: small augmenters are competitive with large ones\n\nClaim: ...\n\n"
+            "**Verdict: not detectable at this power.** smollm2-135m vs qwen25-05b x800: -0.02\n\nCriterion: ...\n")
+    assert docs.claim_sections(text) == [("DAGR: small augmenters are competitive with large ones",
+                                          "not detectable at this power", "smollm2-135m vs qwen25-05b x800: -0.02")]
 
 
 def test_every_key_of_params_yaml_has_a_meaning():

@@ -331,6 +331,17 @@ def test_claim_2_counts_draws_as_replicates(tmp_path):
     assert sorted(table["draw"]) == [0, 0, 1, 1] and sorted(div["draw"]) == [0, 0, 1, 1]
     assert "| sst2 | llm | 4 | lr | synthesizrr | fewgen | 2x1 | +0.300 [" in claims
     assert "| sst2 | llm | 1 | 4 | synthesizrr | fewgen |" in claims  # diversity of draw 1's sets
+    # two draws: however clear the differences, no claim-level verdict rests on them
+    assert claims.count("**Verdict: not detectable at this power.** the comparisons have 2 draw(s)") == 2
+
+
+def test_a_claim_has_one_verdict_from_its_comparisons():
+    v = report.claim_verdict
+    assert v(Counter(supported=4), 3).startswith("**Verdict: supported.** all 4")
+    assert v(Counter(supported=3, contradicted=1), 3).startswith("**Verdict: contradicted.** 1 of 4")
+    assert v(Counter(supported=3, inconclusive=1), 3).startswith("**Verdict: not detectable at this power.** 1 of 4")
+    assert v(Counter(supported=4), 1).startswith("**Verdict: not detectable at this power.** the comparisons have 1")
+    assert v(Counter(), 3).startswith("**Verdict: not measured by this study.**")
 
 
 def test_a_classification_study_is_versioned_by_dvc_like_a_retrieval_one():
@@ -339,7 +350,8 @@ def test_a_classification_study_is_versioned_by_dvc_like_a_retrieval_one():
     p["study"]["draws"] = [0]  # one draw: the stages are the same, a third of the jobs to trace
     stages = dvcstages.stages(p)
     outs = {name: [next(iter(o)) for o in s["outs"]] for name, s in stages.items()}
-    assert stages["reports"]["cmd"] == "snakemake -j8 reports/synthesizrr/claims.md"
+    assert stages["reports"]["cmd"] == "snakemake -j8 " + " ".join(study.report_files(p))
+    assert "reports/synthesizrr/claims.md" in outs["reports"] and "reports/synthesizrr/pages/claims.html" in outs["reports"]
     assert len(outs["models"]) == sum(j.rule == "train_student" for j in study.jobs(p)) == len(study.study_cells(p))
     assert "data/raw/dataset~movie-reviews" in outs["data"] and "data/index/corpus~movie-reviews/base~minilm-l6" in outs["results"]
     assert "students.finetune-minilm.learning_rate" in stages["models"]["params"]

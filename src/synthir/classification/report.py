@@ -26,7 +26,8 @@ import pandas as pd
 from synthir.core import io, paths
 from synthir.classification.stats import entropy
 from synthir.core.paths import HUMAN
-from synthir.stats import ALPHA, contrast_of_tables, holm, independent_bootstrap, paired_bootstrap, replicate_table
+from synthir.stats import (ALPHA, MIN_DRAWS, NOT_DETECTABLE, NOT_MEASURED, contrast_of_tables, holm,
+                           independent_bootstrap, paired_bootstrap, replicate_table)
 
 STAT_COLUMNS = ("self_bleu", "entity_entropy", "mauve", "label_preservation", "label_cosine", "distinct_2")
 
@@ -66,6 +67,23 @@ def _verdict(difference: float, p_holm: float, better: int) -> str:
     if p_holm >= ALPHA:
         return "inconclusive"
     return "supported" if difference * better > 0 else "contradicted"
+
+
+def claim_verdict(cells: Counter[str], draws: int) -> str:
+    """A claim's one verdict from its comparisons' (in the retrieval claims' words): none below
+    MIN_DRAWS draws of the data; contradicted where any comparison significantly is; supported
+    where every one significantly is; else not detectable at this power."""
+    n = sum(cells.values())
+    if not n:
+        return f"**Verdict: {NOT_MEASURED}.** no SynthesizRR arm has a FewGen arm to compare with"
+    if draws < MIN_DRAWS:
+        return (f"**Verdict: {NOT_DETECTABLE}.** the comparisons have {draws} draw(s) of the data; claims need "
+                f"at least {MIN_DRAWS} (`configs/synthesizrr.yaml` asks for three)")
+    if cells["contradicted"]:
+        return f"**Verdict: contradicted.** {cells['contradicted']} of {n} comparisons significantly against the claim"
+    if cells["supported"] == n:
+        return f"**Verdict: supported.** all {n} comparisons significantly in the claim's direction"
+    return f"**Verdict: {NOT_DETECTABLE}.** {cells['inconclusive']} of {n} comparisons inconclusive, none against"
 
 
 def _fmt(d: float, lo: float, hi: float, digits: int = 3) -> str:
@@ -133,7 +151,7 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
         groups[key][(c["draw"], c["seed"])] = correct[id(c)]
     compared = _accuracy_tests(groups, rag, few)
     # one family, one adjustment: Holm over every test of this file (both claims)
-    raw = [x for _, b, e in diverse for x in (b[3], e[3])] + [c.p() for _, c, _ in compared]
+    raw = [x for _, b, e in diverse for x in (b[3], e[3])] + [c.p() for _, c, _, _ in compared]
     adjusted = iter(holm(np.array(raw)))
     tally: dict[str, Counter[str]] = defaultdict(Counter)
     for key, b, e in diverse:
@@ -144,7 +162,9 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
         *cell, entities = key
         lines.append("| " + " | ".join(map(str, cell)) + f" | {_fmt(*b[:3], 2)} | {pb:.3g} | {vb} | {entities} | "
                      f"{_fmt(*e[:3], 2)} | {pe:.3g} | {ve} |")
-    lines += ["", f"Self-BLEU: {_tally(tally['self_bleu'])}. Entity entropy: {_tally(tally['entity_entropy'])}.", ""]
+    draws: Counter[tuple[Any, ...]] = Counter((k[0], k[1], k[3], k[4], k[5]) for k, _, _ in diverse)
+    lines += ["", f"Self-BLEU: {_tally(tally['self_bleu'])}. Entity entropy: {_tally(tally['entity_entropy'])}.", "",
+              claim_verdict(tally["self_bleu"] + tally["entity_entropy"], min(draws.values(), default=0)), ""]
     # --- claim 2: student accuracy
     lines += ["## 2. Students trained on SynthesizRR data are more accurate than on FewGen data", "",
               "Accuracy of the student trained on the SynthesizRR set minus the one trained on the FewGen",
@@ -154,12 +174,13 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
               "where the Holm-adjusted p < 0.05 (one family with claim 1's tests).", "",
               "| task | augmenter | scale | student | synthesizrr | vs fewgen | draws x seeds | Δ accuracy | Holm p | verdict |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    for key, c, half in compared:
+    for key, c, half, _ in compared:
         p = next(adjusted)
         v = _verdict(c.mean, p, +1)
         tally["accuracy"][v] += 1
         lines.append("| " + " | ".join(map(str, key)) + f" | {_fmt(c.mean, c.mean - half, c.mean + half)} | {p:.3g} | {v} |")
-    lines += ["", f"Accuracy: {_tally(tally['accuracy'])}.", ""]
+    lines += ["", f"Accuracy: {_tally(tally['accuracy'])}.", "",
+              claim_verdict(tally["accuracy"], min((d for *_, d in compared), default=0)), ""]
     # --- the positive control
     lines += ["## Positive control: the gold arm", "",
               "Students trained on the same number of real examples (strategy `human`): if they do not beat",
@@ -198,9 +219,9 @@ def _diversity_tests(sets: dict[tuple[str, str, str, int, int], Any], rag: list[
 
 
 def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarray]], rag: list[str],
-                    few: list[str]) -> list[tuple[tuple[Any, ...], Any, float]]:
-    """Claim 2: (row cells, contrast, 95% half-width) of each SynthesizRR arm against the FewGen
-    arm of the same task, augmenter, scale and student, over the replicates both have."""
+                    few: list[str]) -> list[tuple[tuple[Any, ...], Any, float, int]]:
+    """Claim 2: (row cells, contrast, 95% half-width, draws) of each SynthesizRR arm against the
+    FewGen arm of the same task, augmenter, scale and student, over the replicates both have."""
     from scipy import stats
 
     out = []
@@ -215,8 +236,9 @@ def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarr
             assert other is not None
             c = contrast_of_tables([(1.0, _replicates(by_replicate, shared)), (-1.0, _replicates(other, shared))])
             half = float(stats.t.ppf(0.975, c.df)) * c.se
-            size = f"{len({d for d, _ in shared})}x{len({s for _, s in shared})}"
-            out.append(((task, aug, scale, base, strat, f, size), c, half))
+            draws = len({d for d, _ in shared})
+            size = f"{draws}x{len({s for _, s in shared})}"
+            out.append(((task, aug, scale, base, strat, f, size), c, half, draws))
     return out
 
 

@@ -11,17 +11,12 @@ import pandas as pd
 
 from synthir.core.paths import HUMAN
 from synthir.core.paths import NONE
-from synthir.stats import ALPHA, Contrast, contrast_of_tables, replicate_table
+from synthir.stats import ALPHA, MIN_DRAWS, NOT_DETECTABLE, NOT_MEASURED, Contrast, contrast_of_tables, replicate_table
 from synthir.generation.strategy import Strategy, strategy_class
 
 METRIC = "ndcg_at_10"
-#: Draws of the data a cell needs before a claim rests on it: training seeds alone leave the
-#: variance of the data unmeasured (one pool, one sample of passages and human rows).
-MIN_DRAWS = 3
 #: nDCG@10 difference below which two arms count as "about equal" (equivalence-type claims).
 MARGIN = 0.02
-NOT_DETECTABLE = "not detectable at this power"
-NOT_MEASURED = "not measured by this study"
 
 Verdict = tuple[str, str]
 
