@@ -35,6 +35,11 @@ def test_an_axes_only_figure_is_empty_and_a_plotted_one_is_not():
     assert empty == 0 and ink > 0  # axes and title drawn, nothing plotted
     plotted, _ = _pixels(_png(plotted=True))
     assert plotted > 0.002
+    from PIL import Image
+
+    blank = _io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(blank, format="PNG")
+    assert _pixels(blank.getvalue()) == (0.0, 0.0)
 
 
 def test_links_that_leave_the_report_or_miss_their_anchor_are_named():

@@ -76,13 +76,19 @@ def decode(data_uri: str) -> bytes:
 
 
 def _pixels(png: bytes) -> tuple[float, float]:
-    """(share of coloured pixels, share of non-white pixels) of an image."""
+    """(share of coloured pixels within the drawn area, the bounding box of what is not white;
+    share of non-white pixels in the whole image) of an image."""
     import numpy as np
     from PIL import Image
 
     rgb = np.asarray(Image.open(_io.BytesIO(png)).convert("RGB"), dtype=np.int16)
-    spread = rgb.max(axis=2) - rgb.min(axis=2)
-    return float((spread > COLOUR_SPREAD).mean()), float((rgb.min(axis=2) < 240).mean())
+    drawn = rgb.min(axis=2) < 240
+    if not drawn.any():
+        return 0.0, 0.0
+    rows, cols = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
+    box = rgb[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    coloured = (box.max(axis=2) - box.min(axis=2)) > COLOUR_SPREAD
+    return float(coloured.mean()), float(drawn.mean())
 
 
 def link_problems(page: str) -> list[str]:
@@ -134,8 +140,9 @@ def check(report_path: Path, shots: Path, chromium: str = "chromium") -> list[st
     url = report_path.resolve().as_uri()
     _, ink = _pixels(screenshot(chromium, url, shots / "report.png"))
     dom = _chromium(chromium, url, "--dump-dom")
-    shown = [c for c in embedded(report, "categories") if html.escape(c) in dom]
-    if ink < MIN_INK or len(shown) < len(embedded(report, "categories")):
+    categories = embedded(report, "categories")
+    shown = [c for c in categories if html.escape(c) in dom]
+    if ink < MIN_INK or len(shown) < len(categories):
         problems.append(f"{report_path}: the report's application did not start (its menu shows "
                         f"{len(shown)} of its categories)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,8 +150,12 @@ def check(report_path: Path, shots: Path, chromium: str = "chromium") -> list[st
             name = f"{i:02d}-{Path(res['name']).stem}"
             problems += [f"{path}: caption {p}" for p in link_problems(res.get("caption") or "")]
             data = decode(res["data_uri"])
-            if res["mime_type"].startswith("image/"):
-                (shots / f"{name}{Path(res['name']).suffix}").write_bytes(data)
+            if res["mime_type"] in ("image/png", "image/jpeg", "image/svg+xml"):
+                if res["mime_type"] == "image/svg+xml":  # a vector figure: as the browser draws it
+                    (local := Path(tmp) / res["name"]).write_bytes(data)
+                    data = screenshot(chromium, local.as_uri(), shots / f"{name}.png")
+                else:
+                    (shots / f"{name}{Path(res['name']).suffix}").write_bytes(data)
                 coloured, _ = _pixels(data)
                 if coloured < MIN_COLOURED:
                     problems.append(f"{path}: an empty figure (no plotted mark: {coloured:.2%} coloured pixels)")
