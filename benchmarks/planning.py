@@ -2,7 +2,7 @@
 
 A throw-away project (this checkout's workflow, linked) plans `configs/strategies.yaml`'s
 fourteen strategies over a grid sized by the options (by default 2 augmenters x 14 strategies
-x 6 trained scales x 4 bases x 15 seeds x 3 eval sets: 10,080 synthetic cells, each trained
+x 6 trained scales x 4 bases x 15 seeds x 1 draw x 3 eval sets: 10,080 synthetic cells, each trained
 and evaluated, plus the human arm and the untouched bases) with `snakemake -n`, and prints the
 trained cells, the jobs, the wall time and the peak memory of the planning process. Nothing
 is built; the data mirror need not be present (planning reads no data).
@@ -44,6 +44,7 @@ def plan(args: argparse.Namespace, part: str | None = None) -> dict[str, float]:
         strategies = yaml.safe_load((ROOT / "configs/strategies.yaml").read_text())["study"]["strategies"]
         study = {"augmenters": args.augmenters, "strategies": strategies[: args.strategies],
                  "scales": [0, *args.scales], "bases": args.bases, "seeds": list(range(args.seeds)),
+                 "draws": list(range(args.draws)),
                  "eval_datasets": args.evals, "exclude": [], "reports": "reports/planning"}
         (work / "grid.yaml").write_text(yaml.safe_dump({"study": study}))
         profile = ["-m", "cProfile", "-o", str(Path(args.profile).resolve())] if args.profile else []
@@ -57,7 +58,7 @@ def plan(args: argparse.Namespace, part: str | None = None) -> dict[str, float]:
         if r.returncode != 0 or "total" not in rules:
             sys.exit(f"planning failed:\n{(r.stdout + r.stderr)[-4000:]}")
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kilobytes on Linux; the largest so far
-    trained = len(args.augmenters) * min(args.strategies, len(strategies)) * len(args.scales) * len(args.bases) * args.seeds
+    trained = len(args.augmenters) * min(args.strategies, len(strategies)) * len(args.scales) * len(args.bases) * args.seeds * args.draws
     return {"synthetic cells": trained, "trained models": rules.get("train_retriever", 0),
             "jobs": rules.get("total", 0), "seconds": round(seconds, 1), "peak GB": round(peak_kb / 2**20, 2)}
 
@@ -69,6 +70,8 @@ def main() -> None:
     ap.add_argument("--scales", nargs="+", type=int, default=[100, 200, 300, 400, 600, 800], help="trained scales")
     ap.add_argument("--bases", nargs="+", default=["minilm-l6", "splade-tiny", "glove-50d", "minilm-l6-scratch"])
     ap.add_argument("--seeds", type=int, default=15)
+    ap.add_argument("--draws", type=int, default=1,
+                    help="draws of the data (configs/strategies.yaml asks for 3; the 10^4 grid counts them as seeds)")
     ap.add_argument("--evals", nargs="+", default=["scifact", "cisi", "cranfield"])
     ap.add_argument("--profile", help="write the planning process's cProfile here")
     ap.add_argument("--batch", type=int, default=1, help="plan in this many parts (Snakemake --batch); at least 2")
