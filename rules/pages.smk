@@ -16,7 +16,9 @@ else:
 rule report_pages:
     input:
         **_PAGE_INPUTS,
-        stats=get_all_stats,  # each set's meta.json beside it is read too (written by the same job)
+        # each set's meta.json beside it is read too: an output of the job that wrote its rows,
+        # upstream of its stats.json
+        stats=get_all_stats,
         code=code("report-pages"),
     output:
         claims=report(f"{REPORTS}/pages/claims.html", caption="captions/claims.rst", category="1. Claims"),
