@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -198,23 +198,30 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
     return "\n".join(lines) + "\n"
 
 
+def _against_fewgen(arms: dict[tuple[Any, ...], Any], rag: list[str],
+                    few: list[str]) -> Iterator[tuple[tuple[Any, ...], str, Any, Any]]:
+    """(key, FewGen alias, SynthesizRR arm, FewGen arm) for each SynthesizRR arm and each FewGen
+    arm whose key differs from it only by the strategy (``key[2]``)."""
+    for key, mine in sorted(arms.items()):
+        if key[2] not in rag:
+            continue
+        for f in few:
+            other = arms.get((*key[:2], f, *key[3:]))
+            if other is not None:
+                yield key, f, mine, other
+
+
 def _diversity_tests(sets: dict[tuple[str, str, str, int, int], Any], rag: list[str],
                      few: list[str]) -> list[tuple[tuple[Any, ...], tuple[float, ...], tuple[float, ...]]]:
     """Claim 1: (row cells, Self-BLEU (d, lo, hi, p), entity entropy (d, lo, hi, p)) for each
     SynthesizRR set and the FewGen set of the same task, augmenter, draw and scale."""
     out = []
-    for (task, aug, strat, draw, scale), st in sorted(sets.items()):
-        if strat not in rag:
-            continue
-        for f in few:
-            other = sets.get((task, aug, f, draw, scale))
-            if other is None:
-                continue
-            pa, pb = st["per_example"], other["per_example"]
-            b = independent_bootstrap(pa["self_bleu"], pb["self_bleu"], _mean_bleu)
-            na, nb = (sum(map(len, x)) for x in (pa["entities"], pb["entities"]))
-            e = independent_bootstrap(pa["entities"], pb["entities"], _entity_entropy_at(min(na, nb)))
-            out.append(((task, aug, draw, scale, strat, f, f"{na} vs {nb} at {min(na, nb)}"), b, e))
+    for (task, aug, strat, draw, scale), f, st, other in _against_fewgen(sets, rag, few):
+        pa, pb = st["per_example"], other["per_example"]
+        b = independent_bootstrap(pa["self_bleu"], pb["self_bleu"], _mean_bleu)
+        na, nb = (sum(map(len, x)) for x in (pa["entities"], pb["entities"]))
+        e = independent_bootstrap(pa["entities"], pb["entities"], _entity_entropy_at(min(na, nb)))
+        out.append(((task, aug, draw, scale, strat, f, f"{na} vs {nb} at {min(na, nb)}"), b, e))
     return out
 
 
@@ -225,20 +232,15 @@ def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarr
     from scipy import stats
 
     out = []
-    for (task, aug, strat, scale, base), by_replicate in sorted(groups.items()):
-        if strat not in rag:
+    for (task, aug, strat, scale, base), f, by_replicate, other in _against_fewgen(groups, rag, few):
+        shared = sorted(set(by_replicate) & set(other))
+        if not shared:
             continue
-        for f in few:
-            other = groups.get((task, aug, f, scale, base))
-            shared = sorted(set(by_replicate) & set(other or {}))
-            if not shared:
-                continue
-            assert other is not None
-            c = contrast_of_tables([(1.0, _replicates(by_replicate, shared)), (-1.0, _replicates(other, shared))])
-            half = float(stats.t.ppf(0.975, c.df)) * c.se
-            draws = len({d for d, _ in shared})
-            size = f"{draws}x{len({s for _, s in shared})}"
-            out.append(((task, aug, scale, base, strat, f, size), c, half, draws))
+        c = contrast_of_tables([(1.0, _replicates(by_replicate, shared)), (-1.0, _replicates(other, shared))])
+        half = float(stats.t.ppf(0.975, c.df)) * c.se
+        draws = len({d for d, _ in shared})
+        size = f"{draws}x{len({s for _, s in shared})}"
+        out.append(((task, aug, scale, base, strat, f, size), c, half, draws))
     return out
 
 
