@@ -17,8 +17,8 @@ import pytest
 from studyrun import _env, dvc, git, snakemake
 
 from synthir.core import io, numerics
+from synthir.workflow import slices, study
 
-from synthir.workflow import slices
 pytestmark = pytest.mark.slow
 FAMILIES = ("data/raw", "data/synthetic", "models", "results", "data/index", "data/prepared")
 
@@ -31,7 +31,7 @@ def test_a_fresh_clone_on_an_avx2_cpu_rebuilds_what_dvc_lock_records(tiny_study,
     assert params["compute"]["numerics"] == "portable"
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(work), str(clone))
-    r = snakemake(clone, "-j2", "reports/scaling.csv", "reports/summary.csv", timeout=3000,
+    r = snakemake(clone, "-j2", *study.report_files(params), timeout=3000,
                   env=numerics.AVX2_ONLY_ENV)
     assert r.returncode == 0, r.stderr[-3000:]
     assert all((clone / f).is_dir() for f in FAMILIES)  # the clone really rebuilt them
