@@ -78,6 +78,14 @@ def test_atomic_open_leaves_old_file_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
+def test_an_atomically_written_file_has_the_mode_a_plain_open_gives(tmp_path):
+    # a temporary file is created 0600; the outputs a user shares (a DVC remote, a release)
+    # must be readable by the others a plain open() would let read them
+    io.write_json(tmp_path / "x.json", {"v": 1})
+    (tmp_path / "y.json").write_text("{}")
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == (tmp_path / "y.json").stat().st_mode & 0o777
+
+
 def test_sha256_tree_changes_with_content_and_name(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "f.txt").write_text("one")

@@ -45,6 +45,17 @@ class DataFormatError(UserError, ValueError):
 # --------------------------------------------------------------------------- atomic writes
 
 
+def _file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0666 less the process's umask (which can
+    only be read by setting it, so it is set back at once)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[Any]:
     """Open a temporary file beside ``path`` and rename it into place only on success.
@@ -55,6 +66,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[Any]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _FILE_MODE)  # mkstemp makes it 0600: give it the mode open() would
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
             handle.flush()
