@@ -83,7 +83,7 @@ def test_a_corpus_is_read_from_an_archive_of_several(mirror, tmp_path):
 def strategy(kind: str, **kw) -> StrategyConfig:
     base = dict(name=kind, kind=kind, prompt=kind, seed=0, n_examples=0, passage_words=30, seed_queries=None,
                 budget=None, retrieve_k=0, pseudo_answer=None, max_new_tokens=None, shard_size=256,
-                filters=Filters(min_words=3, max_words=40, max_copy_overlap=0.8, zero_shot_copy_overlap=None,
+                filters=Filters(min_words=3, max_words=40, max_copy_overlap=0.8, zero_shot_copy_overlap=None, exemplar_copy_overlap=None,
                                 round_trip_top_k=None, judge=None), llm_negative=None)
     return StrategyConfig(**{**base, **kw})
 

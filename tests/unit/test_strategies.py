@@ -11,7 +11,7 @@ from synthir.retrieval.filters import round_trip
 from synthir.retrieval.followups import Judge
 from synthir.generation.strategy import Rejected, Request
 from synthir.generation.strategy import strategy_class
-from synthir.retrieval.strategies.base import StrategyInputs
+from synthir.retrieval.strategies.base import StrategyInputs, exemplar_pairs
 from synthir.generation.strategy import check_garbage, first_line, longest_common_run
 from synthir.retrieval.strategies.utility import parse_selection
 
@@ -31,8 +31,8 @@ def make(kind, collection, **overrides):
     cfg = StrategyConfig(name=kind, kind=kind, prompt=kind, seed=0, n_examples=0, passage_words=5,
                          seed_queries=None, budget=None, retrieve_k=0, pseudo_answer=None,
                          max_new_tokens=None, shard_size=10, llm_negative=None,
-                         filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8, zero_shot_copy_overlap=0.6, round_trip_top_k=None,
-                                         judge=None))
+                         filters=Filters(min_words=2, max_words=8, max_copy_overlap=0.8, zero_shot_copy_overlap=0.6,
+                                         exemplar_copy_overlap=None, round_trip_top_k=None, judge=None))
     return strategy_class(kind)(dataclasses.replace(cfg, **overrides), inputs)
 
 
@@ -51,6 +51,23 @@ def test_requests_cover_every_non_exemplar_passage_once_in_a_seeded_order(qgen, 
     assert roles == ["system", "user", "assistant", "user"]
     assert reqs[0].prompt[-1].content.endswith("...")  # passage cut to 5 words
     assert [r.source_id for r in reqs] == [r.source_id for r in type(qgen)(qgen.cfg, qgen.inputs).requests()]
+
+
+def test_an_exemplar_that_restates_its_passage_is_replaced_by_the_next_pair_that_does_not(tiny_collection):
+    # run shared with the passage / query words: (q1, d1) 1/5 ("aspirin"), (q1, d2) 0, (q2, d3) 1/3 ("sleep")
+    inputs = make("qgen", tiny_collection).inputs
+    assert exemplar_pairs([("q2", "d3")], inputs, 0.3) == [("q1", "d1")]  # the next pair, wrapping round
+    assert exemplar_pairs([("q2", "d3"), ("q1", "d1")], inputs, 0.3) == [("q1", "d1"), ("q1", "d2")]  # no repeat
+    assert exemplar_pairs([("q1", "d2")], inputs, 0.3) == [("q1", "d2")]  # a passing draw is kept
+    assert exemplar_pairs([("q2", "d3")], inputs, 0.34) == [("q2", "d3")]
+    assert exemplar_pairs([("q2", "d3")], inputs, None) == [("q2", "d3")]
+    with pytest.raises(ValueError, match="exemplar_copy_overlap 0.0"):
+        exemplar_pairs([("q1", "d1")], inputs, 0.0)
+    # the strategy shows the replacement, and the replaced pair's passage gets a query instead
+    strict = dataclasses.replace(make("qgen", tiny_collection).cfg.filters, exemplar_copy_overlap=0.2)
+    qgen = make("qgen", tiny_collection, n_examples=1, filters=strict)
+    assert qgen.exemplars == [("q1", "d2")]
+    assert sorted(r.source_id for r in qgen.requests()) == ["d1", "d3"]
 
 
 def test_first_line_strips_labels_and_quotes():
@@ -89,7 +106,7 @@ def test_a_zero_shot_prompt_copies_its_passage_under_the_stricter_threshold(tiny
     """3 of 5 words in one run with the passage: a copy for a prompt without exemplars (0.6),
     not for a few-shot one (0.8), and counted as the same rejection."""
     copying = {"d1": "when aspirin lowers the chance", "d2": "how statins reduce cholesterol levels"}
-    nulled = Filters(min_words=2, max_words=8, max_copy_overlap=0.8, zero_shot_copy_overlap=None,
+    nulled = Filters(min_words=2, max_words=8, max_copy_overlap=0.8, zero_shot_copy_overlap=None, exemplar_copy_overlap=None,
                      round_trip_top_k=None, judge=None)
     for overrides, copies in (({"n_examples": 0}, True), ({"n_examples": 1}, False), ({"filters": nulled}, False)):
         qgen = make("qgen", tiny_collection, **overrides)

@@ -220,6 +220,9 @@ class Filters:
     max_copy_overlap: float  # a query sharing this share of its words in one run with its passage copies it
     # the same for prompts without exemplars (n_examples 0), which copy more (null: max_copy_overlap)
     zero_shot_copy_overlap: float | None
+    # few-shot exemplars are drawn among labelled pairs whose query shares less than this share
+    # in one run with its passage (null: any pair)
+    exemplar_copy_overlap: float | None
     round_trip_top_k: int | None  # the query must retrieve its passage in BM25's top k (null: off)
     judge: str | None  # prompt of an LLM yes/no judge of each accepted pair (null: off)
 

@@ -11,7 +11,7 @@ from synthir.core.config import StrategyConfig
 from synthir.generation.strategy import Request
 from synthir.generation.llm.base import Message
 from synthir.generation.strategy import Strategy, item_seed, load_template, truncate_words
-from synthir.retrieval.strategies.base import QueryChecks, StrategyInputs, labelled_pairs
+from synthir.retrieval.strategies.base import QueryChecks, StrategyInputs, exemplar_pairs, labelled_pairs
 
 
 class QGen(Strategy):
@@ -20,7 +20,9 @@ class QGen(Strategy):
         self.inputs = inputs
         self.template, self.template_sha256 = load_template(cfg.prompt)
         rng = random.Random(inputs.seed)
-        self.exemplars = rng.sample(labelled_pairs(inputs), min(cfg.n_examples, len(labelled_pairs(inputs))))
+        pairs = labelled_pairs(inputs)
+        self.exemplars = exemplar_pairs(rng.sample(pairs, min(cfg.n_examples, len(pairs))), inputs,
+                                        cfg.filters.exemplar_copy_overlap)
         used = {did for _, did in self.exemplars}
         self.order = sorted(d for d in inputs.corpus if d not in used and inputs.corpus[d].full_text())
         rng.shuffle(self.order)
