@@ -70,7 +70,9 @@ def main() -> None:
     for alias in a.llms:
         prepared = ROOT / f"data/prepared/model~{alias}"
         if not (prepared / "meta.json").is_file():
-            subprocess.run([sys.executable, "-m", "snakemake", "-j1", str(prepared / "meta.json")], cwd=ROOT, check=True)
+            # the default study has one augmenter: paper-shapes plans both
+            subprocess.run([sys.executable, "-m", "snakemake", "-j1", str((prepared / "meta.json").relative_to(ROOT)),
+                            "--configfile", "configs/paper-shapes.yaml"], cwd=ROOT, check=True)
         folder = llm_weights(prepared, cache)
         tok = AutoTokenizer.from_pretrained(folder)
         tok.padding_side = "left"
