@@ -42,8 +42,8 @@ def test_a_fresh_clone_on_an_avx2_cpu_rebuilds_what_dvc_lock_records(tiny_study,
     pools = {p.parent.parent: io.read_json(p)["volatile"]
              for p in (clone / "data/synthetic").glob("*/*/*/*/pool/record.json")}
     assert pools and all(v["calls.llm_calls"] + v["calls.cached"] > 0 for v in pools.values())
-    for folder in pools:
-        siblings = [v for f, v in pools.items() if f.parent == folder.parent]
+    for folder in pools:  # <dataset>/<augmenter>/<strategy>/<draw>
+        siblings = [v for f, v in pools.items() if f.parent.parent == folder.parent.parent]
         assert sum(v["calls.llm_calls"] for v in siblings) > 0, folder
     model = io.read_json(next((clone / "models").glob("*/*/*/*/scale~16/base~splade-tiny/*/meta.json")))
     assert model["torch_threads"] == params["compute"]["threads"]  # configured, not what -j gave
