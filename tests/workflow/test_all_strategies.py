@@ -1,6 +1,7 @@
 """Every strategy of the five papers, end to end on the tiny study (real SmolLM2, MiniLM,
-Snakemake): tests/config/strategies.yaml over tests/config/params.yaml. Slow (several minutes
-of generation and training): `pytest -m slow`; .ci/run runs it."""
+Snakemake): tests/config/strategies.yaml over tests/config/params.yaml. Long (12 to 25 minutes
+on 2 cores: twelve pools generated, twelve models trained), so outside .ci/run's budget:
+`pytest -m long` after a change to generation, strategies or training, and before a release."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from studyrun import make_project, snakemake
 
 from synthir.core import io
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 @pytest.fixture(scope="module")

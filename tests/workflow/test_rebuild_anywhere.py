@@ -4,7 +4,9 @@ matches the dvc.lock its origin committed, and a pool rebuilt from the LLM cache
 change equals the same pool built from nothing with the real model (in bf16 a recomposed batch
 changes greedy tokens: the cache key covers the batch).
 
-`pytest -m slow tests/workflow/test_rebuild_anywhere.py` (~8 min on 2 cores)."""
+The first test rebuilds the whole tiny study (6 to 15 minutes on 2 cores) and is marked `long`:
+outside .ci/run's budget, run it with `pytest -m long` after a change to numerics or to any job's
+code, and before a release. The second (~3 min) is in the slow suite CI runs."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.slow
 FAMILIES = ("data/raw", "data/synthetic", "models", "results", "data/index", "data/prepared")
 
 
+@pytest.mark.long
 def test_a_fresh_clone_on_an_avx2_cpu_rebuilds_what_dvc_lock_records(tiny_study, tmp_path):
     """Portable numerics, the whole study: built by `dvc repro` (stages run snakemake -j8)
     dispatching as this CPU does, rebuilt with -j2 and AVX2 caps set from outside, every pool
