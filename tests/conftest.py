@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The suite runs on every core (pytest-xdist: `-n auto --dist loadfile --no-loadscope-reorder`
+    in pyproject.toml), a file to a worker in this order: the first file on the tiny study, whose
+    worker builds it (tests/workflow/conftest.py), then every file that does not need it, taken by
+    the other workers meanwhile, then the tiny study's other files, which copy the build."""
+    on_tiny = [item.path for item in items if "tiny_study" in getattr(item, "fixturenames", ())]
+    first, tiny = (on_tiny[0] if on_tiny else None), set(on_tiny)
+    items.sort(key=lambda item: (item.path != first, item.path in tiny))  # stable: the order within a file is kept
+
+
 @pytest.fixture(autouse=True)
 def _environment_restored():
     """A job command run in-process (``cli.main``) pins threads and kernel dispatch in

@@ -4,11 +4,13 @@ real mirror data and the packaged models, built once per session the way a user 
 
 With ``SYNTHIR_TINY_STUDY=<folder>`` (.ci/run sets it) the build is kept there, keyed by the
 code and the tiny params, and a second session (`pytest -m slow` after `pytest`) starts from a
-copy of it instead of building it again; each session works on its own copy, so nothing one
-session's tests write reaches another's."""
+copy of it instead of building it again; pytest-xdist's workers share one build of a run the same
+way (the first to need it builds it under a lock, the others wait and copy). Each session works on
+its own copy, so nothing one session's tests write reaches another's."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -46,17 +48,29 @@ def build(work: Path, mirror: Path) -> dict:
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict]:
     work = tmp_path_factory.mktemp("study") / "tiny"
-    kept = os.environ.get("SYNTHIR_TINY_STUDY")
-    if not kept:
+    store = kept_build(tmp_path_factory)
+    if store is None:
         return work, build(work, mirror)
-    store, key = Path(kept), study_key(mirror)
-    if not ((store / "key").is_file() and (store / "key").read_text() == key):
-        shutil.rmtree(store / "tiny", ignore_errors=True)
-        (store / "key").unlink(missing_ok=True)
-        build(work, mirror)
-        store.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["cp", "-a", str(work), str(store / "tiny")], check=True)
-        (store / "key").write_text(key)
-        return work, tiny_params(mirror)
+    store.mkdir(parents=True, exist_ok=True)
+    key = study_key(mirror)
+    with (store / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one session builds, the others wait for it
+        if not ((store / "key").is_file() and (store / "key").read_text() == key):
+            shutil.rmtree(store / "tiny", ignore_errors=True)
+            (store / "key").unlink(missing_ok=True)
+            build(work, mirror)
+            subprocess.run(["cp", "-a", str(work), str(store / "tiny")], check=True)
+            (store / "key").write_text(key)
+            return work, tiny_params(mirror)
     subprocess.run(["cp", "-a", str(store / "tiny"), str(work)], check=True)  # mtimes kept: nothing replans
     return work, tiny_params(mirror)
+
+
+def kept_build(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """Where the tiny study's build is kept for other sessions: ``$SYNTHIR_TINY_STUDY``, else,
+    under pytest-xdist, beside the workers' temporary folders (one build per run), else nowhere."""
+    if kept := os.environ.get("SYNTHIR_TINY_STUDY"):
+        return Path(kept)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return tmp_path_factory.getbasetemp().parent / "tiny-study"
+    return None
