@@ -109,3 +109,27 @@ def test_a_line_still_rising_contradicts_saturation():
     finally:
         BASES = saved
     assert verdicts(text)["DAGR (2509.16442): gains saturate with scale"] == "contradicted"
+
+
+def test_retrieval_synthesizrr_compares_each_corpus_by_its_draws_means():
+    """Draw 0 alone would say rag-qgen is less diverse on scifact; the mean over the three draws
+    says more, and nfcorpus (another training corpus) is compared on its own."""
+    from synthir.retrieval.report.claims.core import Study
+    from synthir.retrieval.report.claims.synthesizrr import claims
+
+    rows = []
+    # (self_bleu, distinct_2) per draw: rag-qgen, then qgen
+    sets = {("scifact", "rag-qgen"): [(0.40, 0.50), (0.10, 0.80), (0.10, 0.80)],
+            ("scifact", "qgen"): [(0.30, 0.60), (0.30, 0.60), (0.30, 0.60)],
+            ("nfcorpus", "rag-qgen"): [(0.20, 0.70)] * 3, ("nfcorpus", "qgen"): [(0.25, 0.65)] * 3}
+    for (ds, strategy), stats in sets.items():
+        for draw, (bleu, d2) in enumerate(stats):
+            for base in ("a", "b"):  # set statistics repeat on every model of a set
+                rows.append({"train_dataset": ds, "eval_dataset": "scifact", "augmenter": "small", "strategy": strategy,
+                             "draw": draw, "scale": 100, "base": base, "seed": 0, "self_bleu": bleu, "distinct_2": d2})
+    roles = {"strategies": {"qgen": {"kind": "qgen", "negatives": None}, "rag-qgen": {"kind": "rag-qgen", "negatives": None}}}
+    per_query = pd.DataFrame([{**r, "metric": "ndcg_at_10", "query": "q0", "score": 0.5} for r in rows])
+    (c,) = claims(Study(pd.DataFrame(rows), per_query, roles))
+    assert c.verdict[0] == "supported", c.verdict
+    assert "at 2, less at 0 of 2 comparisons" in c.verdict[1]
+    assert "| scifact | small | rag-qgen | 100 | 3 | 0.20 | 0.700 |" in c.table
