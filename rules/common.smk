@@ -74,6 +74,8 @@ SUBSET = paths.family_pattern("subset")
 LEAKAGE = paths.family_pattern("leakage")
 MODEL = paths.family_pattern("model")
 RESULT = paths.family_pattern("result")
+# what an evaluation job (one per model, over every eval dataset) names its log after
+MODEL_RESULTS = paths.pattern("results", *(n for n in paths.LAYOUT["result"][1] if n != "eval"))
 
 
 class Recorded:
@@ -180,8 +182,9 @@ def get_retriever(wildcards):
     return expand(MODEL, **wildcards)
 
 
-def get_base_index(wildcards):
-    """The base's index of the eval corpus, when the model's passage tower is the base's."""
+def get_base_indexes(wildcards):
+    """The base's index of every eval corpus (EVALS' order), when the model's passage tower is
+    the base's."""
     cell = study.Cell(
         wildcards.dataset,
         wildcards.augmenter,
@@ -193,11 +196,40 @@ def get_base_index(wildcards):
     )
     if not study.uses_base_index(config, cell):
         return []
-    return expand(rules.encode_corpus.output.index, corpus=wildcards.eval, base=wildcards.base)
+    return expand(rules.encode_corpus.output.index, corpus=EVALS, base=wildcards.base)
 
 
 def get_eval_dataset(wildcards):
     return expand(rules.fetch_dataset.output.meta, dataset=wildcards.eval)
+
+
+def get_eval_datasets(wildcards):
+    """Every eval dataset of the study, in EVALS' order (a per-eval job evaluates on each)."""
+    return expand(rules.fetch_dataset.output.meta, dataset=EVALS)
+
+
+def per_eval_jobs(rule, wildcards, input, output, **paths_):
+    """The arguments of a per-eval job (synthir.workflow.study.KINDS): one evaluation per eval
+    dataset, in EVALS' order like its inputs and outputs, each with its own configuration,
+    separated by the CLI's job separator. Recorded: the identity is the rule's `cfg`."""
+    import shlex
+
+    from synthir.workflow.cli import JOB_SEPARATOR
+
+    configs = slices.identity(config, rule, wildcards)
+    jobs = []
+    for i, e in enumerate(EVALS):
+        args = {
+            "config": json.dumps(configs[e], sort_keys=True),
+            **paths_,
+            "dataset_dir": dataset_dir(input.dataset[i]),
+            "run_path": output.run[i],
+            "metrics_path": output.metrics[i],
+        }
+        if input.get("index"):
+            args["index_dir"] = input.index[i]
+        jobs.append(" ".join(f"--{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in args.items()))
+    return Recorded(f" {JOB_SEPARATOR} ".join(jobs))
 
 
 def get_training_set(wildcards):
@@ -251,11 +283,11 @@ JOBS_OF_STUDY = study.jobs(config)
 
 
 def _job_paths(*rules_):
-    return sorted(study.job_path(j) for j in JOBS_OF_STUDY if j.rule in rules_)
+    return sorted(p for j in JOBS_OF_STUDY if j.rule in rules_ for p in study.job_paths(config, j))
 
 
 def _stage_paths(stage):
-    return sorted(study.job_path(j) for j in JOBS_OF_STUDY if study.KINDS[j.rule].stage == stage)
+    return sorted(p for j in JOBS_OF_STUDY if study.KINDS[j.rule].stage == stage for p in study.job_paths(config, j))
 
 
 def get_all_data(wildcards):

@@ -24,20 +24,23 @@ rule encode_corpus:
         "--dataset-dir {params.dataset} --out-dir {output.index} 2> {log}"
 
 
+# One evaluation job per model: it searches every eval dataset of the study in one process
+# (`python -m synthir evaluate-dense ARGS + ARGS ...`, synthir.workflow.cli), writing one result
+# directory per eval dataset, each with the meta.json of its own evaluation.
 rule evaluate_dense:
     input:
         model=get_retriever,
-        index=get_base_index,
-        dataset=get_eval_dataset,
+        index=get_base_indexes,
+        dataset=get_eval_datasets,
         code=code("evaluate-dense"),
     output:
-        run=f"{RESULT}/run.trec",
-        metrics=f"{RESULT}/metrics.json",
-        meta=f"{RESULT}/meta.json",
+        run=expand(f"{RESULT}/run.trec", eval=EVALS, allow_missing=True),
+        metrics=expand(f"{RESULT}/metrics.json", eval=EVALS, allow_missing=True),
+        meta=expand(f"{RESULT}/meta.json", eval=EVALS, allow_missing=True),
     log:
-        log_for("evaluate_dense", RESULT),
+        log_for("evaluate_dense", MODEL_RESULTS),
     benchmark:
-        benchmark_for("evaluate_dense", RESULT)
+        benchmark_for("evaluate_dense", MODEL_RESULTS)
     wildcard_constraints:
         base=_alternatives(config["encoders"]),
     conda:
@@ -47,24 +50,21 @@ rule evaluate_dense:
         **RESOURCES["evaluate_dense"],
     params:
         cfg=job_config("evaluate_dense"),
-        dataset=lambda w, input: dataset_dir(input.dataset[0]),
-        index=lambda w, input: f"--index-dir {input.index}" if input.index else "",
+        jobs=lambda w, input, output: per_eval_jobs("evaluate_dense", w, input, output, model_dir=input.model),
     shell:
-        "python -m synthir evaluate-dense --config {params.cfg:q} --model-dir {input.model} "
-        "--dataset-dir {params.dataset} {params.index} --run-path {output.run} "
-        "--metrics-path {output.metrics} 2> {log}"
+        "python -m synthir evaluate-dense {params.jobs} 2> {log}"
 
 
 rule evaluate_bm25:
     input:
-        dataset=get_eval_dataset,
+        dataset=get_eval_datasets,
         code=code("evaluate-bm25"),
     output:
-        run=f"{RESULT}/run.trec",
-        metrics=f"{RESULT}/metrics.json",
-        meta=f"{RESULT}/meta.json",
+        run=expand(f"{RESULT}/run.trec", eval=EVALS, allow_missing=True),
+        metrics=expand(f"{RESULT}/metrics.json", eval=EVALS, allow_missing=True),
+        meta=expand(f"{RESULT}/meta.json", eval=EVALS, allow_missing=True),
     log:
-        log_for("evaluate_bm25", RESULT),
+        log_for("evaluate_bm25", MODEL_RESULTS),
     wildcard_constraints:
         base="bm25",
         dataset=paths.NONE,
@@ -79,7 +79,6 @@ rule evaluate_bm25:
         **RESOURCES["evaluate_bm25"],
     params:
         cfg=job_config("evaluate_bm25"),
-        dataset=lambda w, input: dataset_dir(input.dataset[0]),
+        jobs=lambda w, input, output: per_eval_jobs("evaluate_bm25", w, input, output),
     shell:
-        "python -m synthir evaluate-bm25 --config {params.cfg:q} --dataset-dir {params.dataset} "
-        "--run-path {output.run} --metrics-path {output.metrics} 2> {log}"
+        "python -m synthir evaluate-bm25 {params.jobs} 2> {log}"

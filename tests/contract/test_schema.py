@@ -125,7 +125,8 @@ def test_every_job_of_the_studies_builds_its_configuration(params):
     for p in studies:
         for job in study.jobs(p):
             if job.rule in config_of:
-                C.from_json(config_of[job.rule], slices.identity(p, job.rule, job.wc), job.rule)
+                for wc in study.artifacts_of(p, job):  # an evaluation job: one per eval dataset
+                    C.from_json(config_of[job.rule], slices.identity(p, job.rule, wc), job.rule)
 
 
 def test_every_strategy_kind_states_its_needs_on_its_class():

@@ -10,8 +10,17 @@ nDCG@10 (gain = grade, discount log2(rank + 1)):
 P@10: q1 2/10, q2 1/10 -> 0.15.  R@100: 1 and 1 -> 1.  MRR@10: 1/1 and 1/2 -> 0.75.
 """
 
+import json
+import shutil
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import pytest
 
+from synthir.core import numerics
+from synthir.core.errors import UserError
+from synthir.workflow import cli
 from synthir.retrieval.evaluate import cut, drop_identical_ids, judged_queries, score_run
 
 QRELS = {"q1": {"d1": 2, "d2": 1}, "q2": {"d3": 1}}
@@ -54,3 +63,44 @@ def test_drop_identical_ids_removes_the_query_itself():
 
 def test_cut_keeps_top_by_score_then_id():
     assert cut({"q": {"b": 1.0, "a": 1.0, "c": 2.0}}, 2) == {"q": {"c": 2.0, "a": 1.0}}
+
+
+def _bm25_args(dataset, out, split="test"):
+    cfg = {"bm25": {"b": 0.4, "k1": 0.9, "stemmer": "english", "stopwords": "en"}, "top_k": 10,
+           "split": {"ignore_identical_ids": False, "split": split}}
+    return ["--config", json.dumps(cfg), "--dataset-dir", str(dataset), "--run-path", str(out / "run.trec"),
+            "--metrics-path", str(out / "metrics.json")]
+
+
+def test_one_process_runs_an_evaluation_per_eval_dataset_each_with_its_own_sidecar(tiny_collection, tmp_path):
+    """What an evaluation job runs (rules/evaluate.smk): several jobs of one command, separated
+    by a lone '+', each writing its own result and meta.json; a failing one stops the process
+    with the previous ones' results written."""
+    other = tmp_path / "other"
+    shutil.copytree(tiny_collection, other)
+    (other / "qrels" / "dev.tsv").write_text("query-id\tcorpus-id\tscore\nq2\td3\t1\n")
+    for d in (tiny_collection, other):
+        (d / "meta.json").write_text(json.dumps({"kind": "dataset", "outputs": {}}))
+    argv = [*_bm25_args(tiny_collection, tmp_path / "a"), cli.JOB_SEPARATOR, *_bm25_args(other, tmp_path / "b", "dev")]
+    r = subprocess.run([sys.executable, "-m", "synthir", "evaluate-bm25", *argv], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    a, b = (json.loads((tmp_path / x / "metrics.json").read_text()) for x in "ab")
+    assert (a["queries_evaluated"], b["queries_evaluated"]) == (2, 1)
+    metas = [json.loads((tmp_path / x / "meta.json").read_text()) for x in "ab"]
+    assert [m["config"]["split"]["split"] for m in metas] == ["test", "dev"]
+
+    argv = [*_bm25_args(tiny_collection, tmp_path / "c"), cli.JOB_SEPARATOR, *_bm25_args(tmp_path / "nowhere", tmp_path / "d")]
+    r = subprocess.run([sys.executable, "-m", "synthir", "evaluate-bm25", *argv], capture_output=True, text=True)
+    assert r.returncode == 2 and "nowhere" in r.stderr, r.stderr
+    assert (tmp_path / "c" / "metrics.json").is_file() and not (tmp_path / "d").exists()
+
+
+def test_one_process_refuses_a_second_numerics_setting(monkeypatch):
+    """Kernel dispatch is fixed when a library loads: a later job of another setting is refused."""
+    monkeypatch.setattr(cli, "_pinned", None)
+    monkeypatch.setattr(numerics, "pin", lambda *a: None)
+    cli.apply_numerics(SimpleNamespace())  # BM25: no compute slice, pinned as portable
+    native = SimpleNamespace(compute=SimpleNamespace(numerics="native", device="cpu", threads=2, platform="x"))
+    with pytest.raises(UserError, match="one numerics setting"):
+        cli.apply_numerics(native)
+    assert cli.split_jobs(["--a", "1", "+", "--b", "2"]) == [["--a", "1"], ["--b", "2"]]

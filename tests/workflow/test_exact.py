@@ -43,25 +43,28 @@ def test_native_numerics_plan_another_build_on_another_cpu_class(tiny_study, tmp
 
     here, capped = configs({}), configs(numerics.AVX2_ONLY_ENV)
     assert here and capped and not here & capped
-def _meta_of(job: study.Job) -> Path:
-    path = Path(study.job_path(job))
-    if path.name in ("train.jsonl", "metrics.json") or not path.suffix:
-        return path.parent / "meta.json" if path.suffix else path / "meta.json"
-    return path  # stats.json, leakage.json, meta.json: the sidecar itself
+def _metas_of(params: dict, job: study.Job) -> list[Path]:
+    """The sidecars of what ``job`` wrote (an evaluation: one per eval dataset)."""
+    out = []
+    for path in map(Path, study.job_paths(params, job)):
+        if path.name in ("train.jsonl", "metrics.json") or not path.suffix:
+            path = path.parent / "meta.json" if path.suffix else path / "meta.json"
+        out.append(path)  # stats.json, leakage.json, meta.json: the sidecar itself
+    return out
 
 
 def test_every_module_a_job_imported_is_declared_as_its_code_input(tiny_study):
-    work, _ = tiny_study
+    work, params = tiny_study
     checked = 0
     for job in dump(work):
         if getattr(study.KINDS.get(job["rule"]), "family", None) is None:  # a report or a target rule
             continue
-        record = provenance.record_path(work / _meta_of(study.Job.of(job["rule"], **job["wildcards"])))
-        imported = {m for m in io.read_json(record)["modules"]}
         declared = {p for p in job["input"] if p.startswith("src/synthir/")}
-        files = {closure.module_file(m).relative_to(ROOT).as_posix() for m in imported}
-        assert files <= declared, (job["rule"], sorted(files - declared))
-        checked += 1
+        for meta in _metas_of(params, study.Job.of(job["rule"], **job["wildcards"])):
+            imported = {m for m in io.read_json(provenance.record_path(work / meta))["modules"]}
+            files = {closure.module_file(m).relative_to(ROOT).as_posix() for m in imported}
+            assert files <= declared, (job["rule"], sorted(files - declared))
+            checked += 1
     assert checked > 30
 
 

@@ -3,7 +3,8 @@
 Every job command has the same shape, so one adapter runs them all (:func:`run_job`): the
 job's identity arrives as JSON (``--config``, built by synthir.workflow.slices) and becomes its typed
 configuration; what is only recorded arrives as ``--record``; every path is an explicit
-option. The adapter fixes the thread count the configuration names before any numeric library
+option; several jobs of one command can share a process (their options separated by a lone
+``+``: an evaluation job runs one per eval dataset). The adapter fixes the thread count the configuration names before any numeric library
 loads, calls the job's function, and writes the artifact's ``meta.json`` and ``record.json``.
 Adding a command is one entry in :data:`JOBS` (or, for the commands people type, in
 synthir.workflow.commands).
@@ -121,22 +122,52 @@ def job_parser(name: str, job: Job) -> argparse.ArgumentParser:
     return p
 
 
+#: The numerics this process was pinned to (one setting per process: kernel dispatch is fixed
+#: when a library loads, so a second job of another setting could not honour its own).
+_pinned: tuple[Any, ...] | None = None
+
+
 def apply_numerics(cfg: Any) -> None:
     """Fix threads and kernel dispatch to the configuration's numerics (its identity) before any
     numeric library loads (synthir.core.numerics). A job without a ``compute`` slice computes
     nothing that dispatches by CPU in a way that shows in its bytes (BM25, subsets, leakage),
     and runs pinned as portable so that stays true."""
+    global _pinned
     from synthir.core import numerics
     compute = getattr(cfg, "compute", None)
     if compute is None:
-        numerics.pin("portable", "cpu", 1, numerics.PORTABLE)
+        setting: tuple[Any, ...] = ("portable", "cpu", 1, numerics.PORTABLE)
+    else:
+        setting = (compute.numerics, compute.device, compute.threads, compute.platform)
+    if _pinned is not None and _pinned != setting:
+        raise UserError(f"one process computes with one numerics setting: pinned to {_pinned}, a later job asks "
+                        f"for {setting}; run it in a process of its own")
+    _pinned = setting
+    numerics.pin(*setting)
+    if compute is None:
         return
-    numerics.pin(compute.numerics, compute.device, compute.threads, compute.platform)
     import torch
 
     torch.set_num_threads(compute.threads)
     if compute.device == "cuda":
         torch.use_deterministic_algorithms(True)
+
+
+#: Separates the argument lists of several jobs of one command run in one process
+#: (``synthir evaluate-dense ARGS + ARGS``): an evaluation per eval dataset of one model pays
+#: the imports (~9 s on a 2-core CPU: torch, transformers, scikit-learn) once, not per data set.
+JOB_SEPARATOR = "+"
+
+
+def split_jobs(argv: list[str]) -> list[list[str]]:
+    """The argument lists of the jobs in ``argv``, split at each lone :data:`JOB_SEPARATOR`."""
+    groups: list[list[str]] = [[]]
+    for arg in argv:
+        if arg == JOB_SEPARATOR:
+            groups.append([])
+        else:
+            groups[-1].append(arg)
+    return groups
 
 
 def run_job(name: str, argv: list[str]) -> None:
@@ -165,7 +196,8 @@ def usage() -> str:
     lines = ["usage: python -m synthir <command> [options]   (<command> --help for its options)", "",
              "commands people type:"]
     lines += [f"  {n:<18} {t.help}" for n, t in tools().items()]
-    lines += ["", "job commands (run by the Snakemake rules):"]
+    lines += ["", f"job commands (run by the Snakemake rules; a lone '{JOB_SEPARATOR}' between two jobs' options runs both "
+              "in one process):"]
     lines += [f"  {n:<18} {j.help}" for n, j in JOBS.items()]
     return "\n".join(lines)
 
@@ -182,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     name, rest = argv[0], argv[1:]
     try:
         if name in JOBS:
-            run_job(name, rest)
+            for job_argv in split_jobs(rest):  # each job writes its sidecars when it ends
+                run_job(name, job_argv)
             return 0
         tool = tools()[name]
         return int(load(tool.target)(tool_parser(name, tool).parse_args(rest)) or 0)

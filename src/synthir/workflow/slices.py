@@ -22,7 +22,7 @@ from typing import Any
 from synthir.core import numerics
 from synthir.core.paths import HUMAN
 from synthir.generation.strategy import strategy_class
-from synthir.workflow.study import Cell, drawn_seed, max_scale, training_of, uses_base_index
+from synthir.workflow.study import KINDS, Cell, drawn_seed, max_scale, training_of, uses_base_index
 
 Params = dict[str, Any]
 Wildcards = Mapping[str, Any]
@@ -307,7 +307,11 @@ IDENTITY: dict[str, Callable[[Params, Wildcards], dict[str, Any]]] = {
 
 
 def identity(p: Params, rule: str, w: Wildcards) -> dict[str, Any]:
-    """The configuration job ``rule`` with wildcards ``w`` receives: its identity."""
+    """The configuration job ``rule`` with wildcards ``w`` receives: its identity. A per-eval
+    job (synthir.workflow.study.KINDS) evaluates one model on every eval dataset: its identity maps
+    each eval dataset to the configuration of that evaluation (what ``w`` with ``eval`` gets)."""
+    if KINDS[rule].per_eval and "eval" not in w:
+        return {e: IDENTITY[rule](p, {**w, "eval": e}) for e in p["study"]["eval_datasets"]}
     return IDENTITY[rule](p, w)
 
 

@@ -189,6 +189,9 @@ class JobKind:
     mem_mb: int  # what a scheduler is asked for (profiles/), sized at 2-4x the default study's peaks
     runtime: int  # minutes
     gpu: bool = False  # runs a model: asks for one GPU when compute.device is cuda
+    # one job per model over every eval dataset of the study (its wildcards lack `eval`): one
+    # process pays the imports and loads once, and writes one result directory per eval dataset
+    per_eval: bool = False
 
     def resources(self, cuda: bool) -> dict[str, int]:
         return {"mem_mb": self.mem_mb, "runtime": self.runtime, **({"gpu": 1} if cuda and self.gpu else {})}
@@ -206,8 +209,8 @@ KINDS: dict[str, JobKind] = {
     "set_leakage": JobKind("leakage", "leakage.json", "results", 1000, 10),
     "train_retriever": JobKind("model", None, "models", 6000, 120, gpu=True),
     "encode_corpus": JobKind("index", None, "results", 3000, 60, gpu=True),
-    "evaluate_dense": JobKind("result", "metrics.json", "results", 3000, 60, gpu=True),
-    "evaluate_bm25": JobKind("result", "metrics.json", "results", 2000, 20),
+    "evaluate_dense": JobKind("result", "metrics.json", "results", 3000, 60, gpu=True, per_eval=True),
+    "evaluate_bm25": JobKind("result", "metrics.json", "results", 2000, 20, per_eval=True),
     "aggregate_metrics": JobKind(None, None, "reports", 2000, 20),
     "summarise": JobKind(None, None, "reports", 2000, 30),
     "track_runs": JobKind(None, None, "reports", 2000, 30),
@@ -321,10 +324,10 @@ def jobs(params: dict[str, Any]) -> list[Job]:
         out.add(Job.of("train_retriever", **c.wildcards()))
     for c in cells:
         if c.base == "bm25":
-            out |= {Job.of("evaluate_bm25", eval=e, **c.wildcards()) for e in evals}
+            out.add(Job.of("evaluate_bm25", **c.wildcards()))
             continue
         encoders.add(c.base)
-        out |= {Job.of("evaluate_dense", eval=e, **c.wildcards()) for e in evals}
+        out.add(Job.of("evaluate_dense", **c.wildcards()))
         if uses_base_index(params, c):
             out |= {Job.of("encode_corpus", corpus=e, base=c.base) for e in evals}
     out |= {Job.of("prepare_encoder", model=e) for e in _encoder_closure(params, encoders)}
@@ -333,12 +336,26 @@ def jobs(params: dict[str, Any]) -> list[Job]:
     return sorted(out)
 
 
-def job_path(job: Job) -> str:
-    """The output that stands for ``job`` (a Snakemake target; the report rules have none)."""
+def artifacts_of(params: dict[str, Any], job: Job) -> list[dict[str, str]]:
+    """The wildcards of each artifact ``job`` writes: one per eval dataset of the study for a
+    per-eval kind (evaluation), else the job's own."""
+    if KINDS[job.rule].per_eval:
+        return [{**job.wc, "eval": e} for e in params["study"]["eval_datasets"]]
+    return [job.wc]
+
+
+def job_paths(params: dict[str, Any], job: Job) -> list[str]:
+    """The outputs that stand for ``job`` (Snakemake targets; the report rules have none)."""
     kind = KINDS[job.rule]
     assert kind.family is not None, f"{job.rule}: a report rule has no artifact directory"
-    root = paths.family_dir(kind.family, **job.wc)
-    return f"{root}/{kind.output}" if kind.output else root
+    roots = [paths.family_dir(kind.family, **wc) for wc in artifacts_of(params, job)]
+    return [f"{root}/{kind.output}" if kind.output else root for root in roots]
+
+
+def job_path(job: Job) -> str:
+    """The one output that stands for ``job``, a job of a kind that writes one artifact."""
+    assert not KINDS[job.rule].per_eval, f"{job.rule} writes one result per eval dataset: see job_paths"
+    return job_paths({}, job)[0]
 
 
 def stage_outputs(params: dict[str, Any], stage: str) -> list[str]:
@@ -349,8 +366,9 @@ def stage_outputs(params: dict[str, Any], stage: str) -> list[str]:
         kind = KINDS[job.rule]
         if kind.stage != stage or kind.family is None:
             continue
-        root = paths.family_dir(kind.family, **job.wc)
-        out.add(f"{root}/{kind.output}" if kind.family in ("pool", "leakage") else root)
+        for wc in artifacts_of(params, job):
+            root = paths.family_dir(kind.family, **wc)
+            out.add(f"{root}/{kind.output}" if kind.family in ("pool", "leakage") else root)
     return sorted(out)
 
 
