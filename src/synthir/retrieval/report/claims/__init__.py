@@ -41,8 +41,14 @@ __all__ = ["PAPERS", "Claim", "Study", "Test", "write_claims"]
 
 #: Each paper's module, in the order its claims appear in claims.md.
 PAPERS = (dagr, negatives, utility, synthesizrr, budget, softqe)
-CAVEAT = ("Caveat: CPU-sized models (SmolLM2-135M / Qwen2.5-0.5B augmenters, MiniLM-L6 and SPLADE-tiny students), "
-          "hundreds of examples where the papers use up to millions: shapes, not the papers' numbers.")
+
+
+def caveat(study: Study) -> str:
+    """How far this study is from the papers' scale: the models it ran, named from its cells."""
+    augmenters = ", ".join(f"{a} ({n / 1e6:,.0f}M)" for a, n in sorted(study.sizes.items()))
+    bases = ", ".join(sorted(set(study.trained["base"])))
+    return (f"Caveat: CPU-sized models (augmenters {augmenters or 'none'}; trained bases {bases or 'none'}), "
+            "hundreds of examples where the papers use up to millions: shapes, not the papers' numbers.")
 
 
 def write_claims(summary: pd.DataFrame, scaling: pd.DataFrame, per_query: pd.DataFrame,
@@ -89,7 +95,7 @@ def decide(study: Study, claims: list[Claim]) -> None:
 
 
 def render(study: Study, claims: list[Claim], n_tests: int, summary: pd.DataFrame) -> str:
-    out = ["# What this study measured, claim by claim", "", CAVEAT, "",
+    out = ["# What this study measured, claim by claim", "", caveat(study), "",
            f"Verdicts rest on contrasts of per-query {METRIC.replace('_at_', '@')} between cells (queries paired, "
            f"each cell's spread over its replicates counted, a replicate being a draw of the data averaged over "
            f"its training seeds: synthir.stats.contrast), one family: Holm over all "
