@@ -223,8 +223,23 @@ def contrast_of_tables(terms: Sequence[tuple[float, Any]]) -> Contrast:
     return contrast([(c, m.reindex(columns=queries).fillna(0.0).to_numpy()) for c, m in terms])
 
 
+def paired_replicates(a: Sequence[float], b: Sequence[float]) -> Contrast:
+    """a - b of a statistic measured once per replicate (a draw of the data), paired by
+    replicate: the mean difference, its standard error over the replicates and k - 1 degrees of
+    freedom (a paired t test). For set-level statistics such as Self-BLEU or distinct-2, which
+    have no per-query scores to pair: each draw's value already carries its set's sampling
+    variance, so the spread over draws carries every level below it (the ultimate cluster
+    estimator, as in :func:`replicate_table`). Pairing by draw is valid whether or not the two
+    arms share a draw's passages; it gains power where they do."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if d.ndim != 1 or len(d) < 2:
+        raise ValueError("paired replicates need two equal-length sequences of at least two values")
+    return Contrast(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), float(len(d) - 1), (len(d), len(d)))
+
+
+
 __all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "Contrast", "benjamini_hochberg", "contrast", "contrast_of_tables", "holm",
-           "replicate_table",
+           "paired_replicates", "replicate_table",
            "independent_bootstrap",
            "minimum_detectable_effect", "paired_bootstrap", "paired_randomization", "t_interval"]
 

@@ -113,17 +113,13 @@ def test_a_line_still_rising_contradicts_saturation():
     assert verdicts(text)["DAGR (2509.16442): gains saturate with scale"] == "contradicted"
 
 
-def test_retrieval_synthesizrr_compares_each_corpus_by_its_draws_means():
-    """Draw 0 alone would say rag-qgen is less diverse on scifact; the mean over the three draws
-    says more, and nfcorpus (another training corpus) is compared on its own."""
+def synthesizrr_claim(sets: dict[tuple[str, str], list[tuple[float, float]]]):
+    """The retrieval SynthesizRR claim on sets given as (self_bleu, distinct_2) per draw."""
+    from synthir.retrieval.report.claims import adjust, decide
     from synthir.retrieval.report.claims.core import Study
     from synthir.retrieval.report.claims.synthesizrr import claims
 
     rows = []
-    # (self_bleu, distinct_2) per draw: rag-qgen, then qgen
-    sets = {("scifact", "rag-qgen"): [(0.40, 0.50), (0.10, 0.80), (0.10, 0.80)],
-            ("scifact", "qgen"): [(0.30, 0.60), (0.30, 0.60), (0.30, 0.60)],
-            ("nfcorpus", "rag-qgen"): [(0.20, 0.70)] * 3, ("nfcorpus", "qgen"): [(0.25, 0.65)] * 3}
     for (ds, strategy), stats in sets.items():
         for draw, (bleu, d2) in enumerate(stats):
             for base in ("a", "b"):  # set statistics repeat on every model of a set
@@ -131,7 +127,36 @@ def test_retrieval_synthesizrr_compares_each_corpus_by_its_draws_means():
                              "draw": draw, "scale": 100, "base": base, "seed": 0, "self_bleu": bleu, "distinct_2": d2})
     roles = {"strategies": {"qgen": {"kind": "qgen", "negatives": None}, "rag-qgen": {"kind": "rag-qgen", "negatives": None}}}
     per_query = pd.DataFrame([{**r, "metric": "ndcg_at_10", "query": "q0", "score": 0.5} for r in rows])
-    (c,) = claims(Study(pd.DataFrame(rows), per_query, roles))
+    study = Study(pd.DataFrame(rows), per_query, roles)
+    cs = claims(study)
+    adjust(study, cs)
+    decide(study, cs)
+    (c,) = cs
+    return c
+
+
+def test_retrieval_synthesizrr_is_supported_when_every_corpus_is_more_diverse_over_its_draws():
+    """Paired over draws, one test per corpus and statistic, Holm over the four."""
+    c = synthesizrr_claim({("scifact", "rag-qgen"): [(0.10, 0.80), (0.12, 0.82), (0.11, 0.81)],
+                           ("scifact", "qgen"): [(0.30, 0.60), (0.31, 0.61), (0.29, 0.59)],
+                           ("nfcorpus", "rag-qgen"): [(0.20, 0.70), (0.22, 0.71), (0.21, 0.69)],
+                           ("nfcorpus", "qgen"): [(0.25, 0.65), (0.27, 0.66), (0.26, 0.64)]})
     assert c.verdict[0] == "supported", c.verdict
-    assert "at 2, less at 0 of 2 comparisons" in c.verdict[1]
-    assert "| scifact | small | rag-qgen | 100 | 3 | 0.20 | 0.700 |" in c.table
+    assert len(c.tests) == 4 and all(t.significant() for t in c.tests)
+    assert "rag-qgen vs qgen, small x100 on nfcorpus: -self_bleu: +0.0500" in c.verdict[1]
+    assert "| nfcorpus | small | rag-qgen | 100 | 3 | 0.21 | 0.700 |" in c.table
+
+
+def test_retrieval_synthesizrr_does_not_decide_by_one_draw():
+    """Draw 1 alone makes rag-qgen's means more diverse (what the comparison by direction called
+    supported); over the three draws it is not detectable."""
+    c = synthesizrr_claim({("scifact", "rag-qgen"): [(0.40, 0.50), (0.10, 0.80), (0.25, 0.65)],
+                           ("scifact", "qgen"): [(0.30, 0.60), (0.30, 0.60), (0.31, 0.61)]})
+    assert c.verdict[0] == "not detectable at this power", c.verdict
+    assert not any(t.significant() for t in c.tests)
+
+
+def test_retrieval_synthesizrr_needs_three_common_draws():
+    c = synthesizrr_claim({("scifact", "rag-qgen"): [(0.10, 0.80), (0.12, 0.82)],
+                           ("scifact", "qgen"): [(0.30, 0.60), (0.31, 0.61)]})
+    assert c.verdict == ("not detectable at this power", "no rag-qgen and qgen sets share 3 draws of the data")
