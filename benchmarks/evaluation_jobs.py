@@ -13,7 +13,6 @@ of the study's own result. Run it alone on the machine: the seconds are wall tim
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import yaml
 
 from synthir.core import paths
 from synthir.workflow import slices, study
-from synthir.workflow.cli import JOB_SEPARATOR
+from synthir.workflow.cli import JOB_SEPARATOR, per_eval_argv
 
 
 def evaluation_args(params: dict, job: study.Job, out: Path) -> list[list[str]]:
@@ -34,16 +33,11 @@ def evaluation_args(params: dict, job: study.Job, out: Path) -> list[list[str]]:
                       wc["base"], int(wc["seed"]))
     model = paths.family_dir("prepared", model=wc["base"]) if cell.is_baseline else paths.family_dir("model", **wc)
     configs = slices.identity(params, job.rule, wc)
-    jobs = []
-    for e, cfg in configs.items():
-        result = out / e
-        args = ["--config", json.dumps(cfg, sort_keys=True), "--model-dir", model,
-                "--dataset-dir", paths.family_dir("raw", dataset=e), "--run-path", str(result / "run.trec"),
-                "--metrics-path", str(result / "metrics.json")]
-        if study.uses_base_index(params, cell):
-            args += ["--index-dir", paths.family_dir("index", corpus=e, base=wc["base"])]
-        jobs.append(args)
-    return jobs
+    each = {e: {"dataset_dir": paths.family_dir("raw", dataset=e), "run_path": out / e / "run.trec",
+                "metrics_path": out / e / "metrics.json",
+                **({"index_dir": paths.family_dir("index", corpus=e, base=wc["base"])}
+                   if study.uses_base_index(params, cell) else {})} for e in configs}
+    return per_eval_argv(configs, {"model_dir": model}, each)
 
 
 def timed(argvs: list[list[str]], cwd: Path) -> float:

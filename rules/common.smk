@@ -212,24 +212,19 @@ def per_eval_jobs(rule, wildcards, input, output, **paths_):
     """The arguments of a per-eval job (synthir.workflow.study.KINDS): one evaluation per eval
     dataset, in EVALS' order like its inputs and outputs, each with its own configuration,
     separated by the CLI's job separator. Recorded: the identity is the rule's `cfg`."""
-    import shlex
-
-    from synthir.workflow.cli import JOB_SEPARATOR
+    from synthir.workflow.cli import join_jobs, per_eval_argv
 
     configs = slices.identity(config, rule, wildcards)
-    jobs = []
-    for i, e in enumerate(EVALS):
-        args = {
-            "config": json.dumps(configs[e], sort_keys=True),
-            **paths_,
+    each = {
+        e: {
             "dataset_dir": dataset_dir(input.dataset[i]),
             "run_path": output.run[i],
             "metrics_path": output.metrics[i],
+            **({"index_dir": input.index[i]} if input.get("index") else {}),
         }
-        if input.get("index"):
-            args["index_dir"] = input.index[i]
-        jobs.append(" ".join(f"--{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in args.items()))
-    return Recorded(f" {JOB_SEPARATOR} ".join(jobs))
+        for i, e in enumerate(EVALS)
+    }
+    return Recorded(join_jobs(per_eval_argv({e: configs[e] for e in EVALS}, paths_, each)))
 
 
 def get_training_set(wildcards):

@@ -104,3 +104,16 @@ def test_one_process_refuses_a_second_numerics_setting(monkeypatch):
     with pytest.raises(UserError, match="one numerics setting"):
         cli.apply_numerics(native)
     assert cli.split_jobs(["--a", "1", "+", "--b", "2"]) == [["--a", "1"], ["--b", "2"]]
+
+
+def test_per_eval_options_travel_through_one_shell_command_and_split_back():
+    """What rules/evaluate.smk passes (join_jobs of per_eval_argv) is what each evaluation parses:
+    a configuration with spaces, quotes and a '+' survives the shell and the split."""
+    import shlex
+
+    configs = {"scifact": {"name": "a b", "q": "it's + more"}, "cisi": {"name": "c"}}
+    each = {e: {"run_path": f"out/{e}/run.trec", "index_dir": f"idx/{e}"} for e in configs}
+    argvs = cli.per_eval_argv(configs, {"model_dir": "models/m x"}, each)
+    assert argvs[1] == ["--config", '{"name": "c"}', "--model-dir", "models/m x", "--run-path", "out/cisi/run.trec",
+                        "--index-dir", "idx/cisi"]
+    assert cli.split_jobs(shlex.split(cli.join_jobs(argvs))) == argvs

@@ -4,8 +4,9 @@ Every job command has the same shape, so one adapter runs them all (:func:`run_j
 job's identity arrives as JSON (``--config``, built by synthir.workflow.slices) and becomes its typed
 configuration; what is only recorded arrives as ``--record``; every path is an explicit
 option; several jobs of one command can share a process (their options separated by a lone
-``+``: an evaluation job runs one per eval dataset). The adapter fixes the thread count the configuration names before any numeric library
-loads, calls the job's function, and writes the artifact's ``meta.json`` and ``record.json``.
+``+``: an evaluation job runs one per eval dataset). The adapter fixes the thread count the
+configuration names before any numeric library loads, calls the job's function, and writes the
+artifact's ``meta.json`` and ``record.json``.
 Adding a command is one entry in :data:`JOBS` (or, for the commands people type, in
 synthir.workflow.commands).
 
@@ -157,6 +158,27 @@ def apply_numerics(cfg: Any) -> None:
 #: (``synthir evaluate-dense ARGS + ARGS``): an evaluation per eval dataset of one model pays
 #: the imports (~9 s on a 2-core CPU: torch, transformers, scikit-learn) once, not per data set.
 JOB_SEPARATOR = "+"
+
+
+def options(values: dict[str, Any]) -> list[str]:
+    """``{"run_path": p}`` as ``["--run-path", "p"]``: a job command's options from their names."""
+    return [a for k, v in values.items() for a in (f"--{k.replace('_', '-')}", str(v))]
+
+
+def per_eval_argv(configs: dict[str, dict[str, Any]], shared: dict[str, Any],
+                  each: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """The options of a per-eval job's evaluations (synthir.workflow.study.KINDS), one list per
+    eval dataset in ``configs``' order: that evaluation's configuration (its identity, from
+    synthir.workflow.slices.identity), the paths all share, and its own paths."""
+    return [["--config", json.dumps(cfg, sort_keys=True), *options(shared), *options(each[e])]
+            for e, cfg in configs.items()]
+
+
+def join_jobs(argvs: list[list[str]]) -> str:
+    """Several jobs' options as one shell-quoted command tail; the inverse of :func:`split_jobs`."""
+    import shlex
+
+    return f" {JOB_SEPARATOR} ".join(shlex.join(a) for a in argvs)
 
 
 def split_jobs(argv: list[str]) -> list[list[str]]:
