@@ -8,10 +8,12 @@ AVX-512 or AMX would run it (tests/workflow/test_exact.py does the same for a wh
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -79,22 +81,24 @@ PARTS = ("encoding", "training_step", "generation", "search_and_numpy")
 
 
 @pytest.fixture(scope="module")
-def probes() -> dict[tuple[str, str], dict[str, str]]:
-    return {(mode, caps): _probe(mode, AVX2_ONLY if caps == "avx2" else {})
-            for mode in ("portable", "native") for caps in ("as-is", "avx2")}
+def probe() -> Callable[[str, str], dict[str, str]]:
+    """A numerics mode's probe as this CPU dispatches ("as-is") or capped to AVX2 ("avx2"), each
+    run once, when a test first asks for it (~30 s each on 2 cores): on a CPU that runs AVX2
+    kernels natively the native test skips before asking."""
+    return functools.cache(lambda mode, caps: _probe(mode, AVX2_ONLY if caps == "avx2" else {}))
 
 
-def test_portable_probe_gives_the_same_bytes_as_an_avx2_only_cpu(probes):
-    here, capped = probes[("portable", "as-is")], probes[("portable", "avx2")]
+def test_portable_probe_gives_the_same_bytes_as_an_avx2_only_cpu(probe):
+    here, capped = probe("portable", "as-is"), probe("portable", "avx2")
     assert here["torch_capability"] == capped["torch_capability"] == "AVX2"
     assert {p: here[p] for p in PARTS} == {p: capped[p] for p in PARTS}
 
 
-def test_native_probe_differs_under_the_caps_so_the_probe_can_see_dispatch(probes):
+def test_native_probe_differs_under_the_caps_so_the_probe_can_see_dispatch(probe):
     cpu = numerics.cpu_info()
     if numerics.isa_level(cpu["flags"], {}) == "avx2":
         pytest.skip(f"this CPU ({cpu['model']}) runs AVX2 kernels natively: nothing for the caps to change")
-    here, capped = probes[("native", "as-is")], probes[("native", "avx2")]
+    here, capped = probe("native", "as-is"), probe("native", "avx2")
     assert here["platform"] != capped["platform"]  # two builds, never one "modified" build
     assert [p for p in PARTS if here[p] == capped[p]] == []
 
