@@ -56,3 +56,15 @@ def test_softqe_adds_the_weighted_squared_distance_to_the_teacher():
     infonce = losses.MultipleNegativesRankingLoss(NoModel()).compute_loss_from_embeddings([q, p], teacher)
     loss = SoftQELoss(NoModel(), weight=0.5).compute_loss_from_embeddings([q, p], teacher)
     assert loss.item() == pytest.approx(infonce.item() + 0.5 * (2.0 + 0.0) / 2, rel=1e-9)
+
+
+def test_softqe_distance_is_taken_between_unit_vectors():
+    # mean-pooled encoders give norms near 10: a raw distance would outweigh InfoNCE ~20x
+    from sentence_transformers.sentence_transformer import losses
+
+    g = torch.Generator().manual_seed(0)
+    q, p, t = (torch.randn(4, 8, generator=g, dtype=torch.float64) for _ in range(3))
+    infonce = losses.MultipleNegativesRankingLoss(NoModel()).compute_loss_from_embeddings([q, p], t)
+    unit_q, unit_t = q / q.norm(dim=1, keepdim=True), t / t.norm(dim=1, keepdim=True)
+    expected = infonce.item() + ((unit_q - unit_t) ** 2).sum(dim=1).mean().item()
+    assert SoftQELoss(NoModel()).compute_loss_from_embeddings([10 * q, p], 7 * t).item() == pytest.approx(expected, rel=1e-9)

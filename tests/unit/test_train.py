@@ -55,6 +55,7 @@ def test_every_shape_trains_with_its_loss(tmp_path, packaged_minilm, shape, rows
     assert (meta["shape"], meta["loss"]) == (shape, loss)
     assert meta["steps"] == 2 and meta["document_tower_is_base"]
     assert meta["train_loss"] > 0
+    assert meta["teacher"] == ("base fine-tuned on query + expansion" if shape == "expansion" else None)
 
 
 def test_max_steps_fixes_the_optimizer_steps(tmp_path, packaged_minilm):

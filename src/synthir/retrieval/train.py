@@ -142,27 +142,13 @@ def make_loss(shape: str, model: Any, cfg: TrainConfig) -> Any:
     return losses.MultipleNegativesRankingLoss(model)
 
 
-def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir: Path) -> Artifact:
-    """Fine-tune ``base_dir`` on a training set with its shape's loss (SHAPES: InfoNCE with
-    in-batch and optional hard negatives, the loss of DAGR and InPars-style studies;
-    Disj-InfoNCE; SoftQE with the base itself as teacher) and the no-duplicates batch sampler;
-    save to ``out_dir``. ``max_steps`` (when set) fixes the optimizer steps instead of epochs."""
-    import torch
-    from datasets import Dataset
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+def fit(model: Any, data: Any, loss: Any, cfg: TrainConfig, router_mapping: dict[str, str] | None) -> tuple[Any, float]:
+    """Run sentence-transformers' trainer with the recipe in ``cfg``; (its result, seconds)."""
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
     from transformers import set_seed
 
     set_seed(cfg.seed)
-    shape, rows = load_training_set(train_path)
-    device = cfg.compute.device
-    model, router_mapping = build_model(base_dir, cfg.tower, device)
-    model.max_seq_length = cfg.max_seq_length
-    base = SentenceTransformer(str(base_dir), device=device)  # the untouched base: digest, SoftQE teacher
-    base.max_seq_length = cfg.max_seq_length
-    base_doc_digest = module_digest(base)
-    data = Dataset.from_dict(training_columns(shape, rows, cfg, teacher=base if shape == "expansion" else None))
-    loss = make_loss(shape, model, cfg)
     with tempfile.TemporaryDirectory() as tmp:
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp,
@@ -172,13 +158,13 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
             learning_rate=cfg.learning_rate,
             warmup_ratio=cfg.warmup_ratio,
             bf16=cfg.bf16,
-            use_cpu=device == "cpu",
+            use_cpu=cfg.compute.device == "cpu",
             batch_sampler=BatchSamplers.NO_DUPLICATES,
             seed=cfg.seed,
             data_seed=cfg.seed,
             save_strategy="no",
             report_to="none",  # tracking is the sync rule's job, never the trainer's
-            logging_steps=max(1, len(rows) // cfg.batch_size // 5),
+            logging_steps=max(1, len(data) // cfg.batch_size // 5),
             dataloader_drop_last=False,
             # the anchor takes the query route; every other text column the document route
             router_mapping=(
@@ -189,7 +175,48 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
         start = time.perf_counter()
         result = trainer.train()
-        seconds = time.perf_counter() - start
+        return result, time.perf_counter() - start
+
+
+def expansion_teacher(cfg: TrainConfig, base_dir: Path, rows: list[dict[str, Any]]) -> tuple[Any, float]:
+    """SoftQE's teacher (2402.12663): the base fine-tuned by the same recipe to find each
+    positive from its query followed by its expansion (query2doc's training). The student then
+    learns to place the bare query where this teacher places the expanded one. (The untouched
+    base as teacher pulled a weak base's queries back to where it started.)"""
+    from datasets import Dataset
+    from sentence_transformers.sentence_transformer import losses
+
+    teacher, router_mapping = build_model(base_dir, cfg.tower, cfg.compute.device)
+    teacher.max_seq_length = cfg.max_seq_length
+    expanded = [{"query": r["query"] + " " + r["expansion"], "positive": r["positive"]} for r in rows]
+    data = Dataset.from_dict(training_columns("pairs", expanded, cfg, teacher=None))
+    _, seconds = fit(teacher, data, losses.MultipleNegativesRankingLoss(teacher), cfg, router_mapping)
+    return teacher, seconds
+
+
+def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir: Path) -> Artifact:
+    """Fine-tune ``base_dir`` on a training set with its shape's loss (SHAPES: InfoNCE with
+    in-batch and optional hard negatives, the loss of DAGR and InPars-style studies;
+    Disj-InfoNCE; SoftQE with a teacher trained on the expanded queries first) and the
+    no-duplicates batch sampler; save to ``out_dir``. ``max_steps`` (when set) fixes the
+    optimizer steps instead of epochs."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    shape, rows = load_training_set(train_path)
+    device = cfg.compute.device
+    base = SentenceTransformer(str(base_dir), device=device)  # the untouched base: its document tower's digest
+    base_doc_digest = module_digest(base)
+    teacher, teacher_seconds = expansion_teacher(cfg, base_dir, rows) if shape == "expansion" else (None, 0.0)
+    model, router_mapping = build_model(base_dir, cfg.tower, device)
+    model.max_seq_length = cfg.max_seq_length
+    data = Dataset.from_dict(training_columns(shape, rows, cfg, teacher=teacher))
+    loss = make_loss(shape, model, cfg)
+    result, seconds = fit(model, data, loss, cfg, router_mapping)
     # no model card: it records the training time and the Python version (meta.json has the rest)
     model.save(str(out_dir), create_model_card=False)
     doc_digest = module_digest(document_tower(model))
@@ -212,11 +239,13 @@ def train_retriever(cfg: TrainConfig, base_dir: Path, train_path: Path, out_dir:
             "shape": shape,
             "loss": SHAPES[shape][1],
             "loss_config": loss.get_config_dict(),
+            # SoftQE: whose embeddings of the expanded queries the student was distilled towards
+            "teacher": "base fine-tuned on query + expansion" if teacher is not None else None,
             "hard_negatives": shape == "triplets",
             "columns": list(data.column_names),
             "batch_sampler": BatchSamplers.NO_DUPLICATES.value,
             "duplicate_positive_rate_sequential": round(duplicate_positive_rate(rows, cfg.batch_size), 6),
             "weights_sha256": io.sha256_tree(out_dir),
         },
-        volatile={"training_seconds": seconds},
+        volatile={"training_seconds": seconds, "teacher_training_seconds": teacher_seconds},
     )

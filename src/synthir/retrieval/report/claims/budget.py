@@ -20,7 +20,7 @@ def claims(s: Study) -> list[Claim]:
         c.verdict = (NOT_DETECTABLE, s.draws_note)
         return [c]
     if not (aa and nq):
-        c.verdict = (NOT_MEASURED, "configs/strategies.yaml has answer-aug beside qgen")
+        c.verdict = (NOT_MEASURED, "configs/budget.yaml has answer-aug beside qgen at two scales")
         return [c]
     trained, cells = s.trained, s.cells
     ends: list[tuple[Test, str]] = []
