@@ -267,6 +267,8 @@ RESULTS = {
     "results/default.md": ("params.yaml", "reports", "retrieval"),
     "results/paper-shapes.md": ("configs/paper-shapes.yaml", "reports/paper-shapes", "retrieval"),
     "results/real-retriever.md": ("configs/real-retriever.yaml", "reports/real-retriever", "retrieval"),
+    "results/strategies.md": ("configs/strategies.yaml", "reports/strategies", "retrieval"),
+    "results/budget.md": ("configs/budget.yaml", "reports/budget", "retrieval"),
     "results/synthesizrr.md": ("configs/synthesizrr.yaml", "reports/synthesizrr", "classification"),
 }
 BEGIN, END = "<!-- generated: begin -->", "<!-- generated: end -->"
