@@ -160,3 +160,16 @@ def test_retrieval_synthesizrr_needs_three_common_draws():
     c = synthesizrr_claim({("scifact", "rag-qgen"): [(0.10, 0.80), (0.12, 0.82)],
                            ("scifact", "qgen"): [(0.30, 0.60), (0.31, 0.61)]})
     assert c.verdict == ("not detectable at this power", "no rag-qgen and qgen sets share 3 draws of the data")
+
+
+def test_cells_of_one_draw_beside_replicated_ones_decide_nothing(three_seeds):
+    """A study may hold cells of one draw beside its replicated ones (draw 0's cells it shares
+    with the default study): they are left out of the claims, not taken as the study's draws."""
+    per_query, scaling = study([(0, 0), (1, 0), (2, 0)])
+    extra = per_query[(per_query["scale"] == 800) & (per_query["draw"] == 0)].assign(scale=1600)
+    per_query = pd.concat([per_query, extra], ignore_index=True)
+    scaling = pd.concat([scaling, scaling[(scaling["scale"] == 800) & (scaling["draw"] == 0)].assign(scale=1600)],
+                        ignore_index=True)
+    text = write_claims(summarise(per_query), scaling, per_query, ROLES)
+    assert verdicts(text) == verdicts(three_seeds)
+    assert "x1600" not in text.split("## Cells")[0]  # no test reads the one-draw cells

@@ -110,12 +110,36 @@ class Cells:
         return self.draws.get(tuple(key), 0)
 
 
+CELL = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
+
+
+def replicated_only(scaling: pd.DataFrame, per_query: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rule claims.md states: claims use only cells with at least MIN_DRAWS draws of the data.
+    A study can hold trained cells of fewer beside them (draw 0's cells it shares with the default
+    study, which stop at one draw): those are left out here, so they neither decide a claim nor
+    make the study look unreplicated. A study none of whose trained cells has MIN_DRAWS draws is
+    left whole: its claims say so (``Study.few``)."""
+    d = per_query[(per_query["metric"] == METRIC) & (per_query["scale"] > 0)]
+    draws = d.groupby(CELL)["draw"].nunique()
+    if draws.empty or draws.max() < MIN_DRAWS:
+        return scaling, per_query
+    thin = set(draws[draws < MIN_DRAWS].index)
+    if not thin:
+        return scaling, per_query
+
+    def keep(df: pd.DataFrame) -> pd.Series:
+        return ~pd.Series([tuple(r) in thin for r in df[CELL].itertuples(index=False)], index=df.index)
+
+    return scaling[keep(scaling)], per_query[keep(per_query)]
+
+
 class Study:
     """A study's cells and its aliases' roles (``roles``: each augmenter's parameter count, each
     strategy's kind, negative source and conditioning, human-label share), with the positive
     control: whether the human-label arm moves each base on each training dataset."""
 
     def __init__(self, scaling: pd.DataFrame, per_query: pd.DataFrame, roles: dict[str, Any]) -> None:
+        scaling, per_query = replicated_only(scaling, per_query)
         self.cells = Cells(per_query)
         self.trained = scaling[(scaling["scale"] > 0)]
         self.datasets = sorted(set(self.trained["train_dataset"]))
