@@ -173,3 +173,16 @@ def test_cells_of_one_draw_beside_replicated_ones_decide_nothing(three_seeds):
     text = write_claims(summarise(per_query), scaling, per_query, ROLES)
     assert verdicts(text) == verdicts(three_seeds)
     assert "x1600" not in text.split("## Cells")[0]  # no test reads the one-draw cells
+
+
+def test_utility_arms_are_compared_with_the_human_arm_of_no_augmenter():
+    """The human-label arm's cells carry augmenter "none": a utility arm of any augmenter meets it."""
+    per_query, scaling = study([(0, 0), (1, 0), (2, 0)])
+    mix = per_query[per_query["strategy"] == "human"].assign(augmenter="small", strategy="utility+human20")
+    per_query = pd.concat([per_query, mix], ignore_index=True)
+    scaling = pd.concat([scaling, scaling[scaling["strategy"] == "human"].assign(augmenter="small",
+                                                                                  strategy="utility+human20")])
+    roles = {**ROLES, "strategies": {**ROLES["strategies"], "utility+human20": {
+        "kind": "utility", "negatives": None, "conditioning": None, "human_fraction": 0.2}}}
+    text = write_claims(summarise(per_query), scaling, per_query, roles)
+    assert "utility+human20 vs human, small x100 on weak, eval scifact" in text

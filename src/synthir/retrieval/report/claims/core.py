@@ -199,7 +199,9 @@ class Study:
             for r in rows[["augmenter", "scale", "base"]].drop_duplicates().itertuples():
                 for ev in self.evals:
                     a = self.cells.get(ds, ev, r.augmenter, a_alias, int(r.scale), r.base)
-                    b = self.cells.get(ds, ev, r.augmenter, b_alias, int(r.scale), r.base)
+                    # the human-label arm has no augmenter: its cell is the same for every augmenter's
+                    b = self.cells.get(ds, ev, NONE if b_alias == HUMAN else r.augmenter, b_alias, int(r.scale),
+                                       r.base)
                     if a is not None and b is not None and self.draws_ok((ds, ev, r.augmenter, a_alias, int(r.scale),
                                                                           r.base)):
                         out.append(self.test(f"{a_alias} vs {b_alias}, {r.augmenter} x{int(r.scale)} on {r.base}, "
