@@ -27,7 +27,7 @@ def claims(s: Study) -> list[Claim]:
     rag = s.arms(lambda r: True, kind=RagQGen)
     few_shot = s.arms(lambda r: not r.get("negatives"), kind=QGen)
     if not (rag and few_shot):
-        c.verdict = (NOT_MEASURED, "configs/strategies.yaml has rag-qgen beside qgen")
+        c.verdict = (NOT_MEASURED, "configs/budget.yaml has rag-qgen beside qgen")
         return [c]
     # one row per training set: set statistics do not depend on base, seed or eval set
     sets = s.trained.drop_duplicates(["train_dataset", "augmenter", "strategy", "draw", "scale"])
