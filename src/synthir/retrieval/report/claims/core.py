@@ -89,14 +89,17 @@ def sign_decision(ts: list[Test]) -> Verdict:
     return NOT_DETECTABLE, cite(ts)
 
 
+#: The keys of one cell of a study (a line of summary.csv).
+CELL = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
+
+
 class Cells:
     """Per-query scores of the study's cells: a replicates x queries table per cell
     (synthir.stats.replicate_table), and how many draws of the data each has."""
 
     def __init__(self, per_query: pd.DataFrame) -> None:
         d = per_query[per_query["metric"] == METRIC]
-        keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
-        groups = d.groupby(keys)
+        groups = d.groupby(CELL)
         self.scores = {k: replicate_table(g) for k, g in groups}
         self.draws = {k: int(g["draw"].nunique()) for k, g in groups}
 
@@ -110,9 +113,6 @@ class Cells:
         return self.draws.get(tuple(key), 0)
 
 
-CELL = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
-
-
 def replicated_only(scaling: pd.DataFrame, per_query: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rule claims.md states: claims use only cells with at least MIN_DRAWS draws of the data.
     A study can hold trained cells of fewer beside them (draw 0's cells it shares with the default
@@ -124,8 +124,6 @@ def replicated_only(scaling: pd.DataFrame, per_query: pd.DataFrame) -> tuple[pd.
     if draws.empty or draws.max() < MIN_DRAWS:
         return scaling, per_query
     thin = set(draws[draws < MIN_DRAWS].index)
-    if not thin:
-        return scaling, per_query
 
     def keep(df: pd.DataFrame) -> pd.Series:
         return ~pd.Series([tuple(r) in thin for r in df[CELL].itertuples(index=False)], index=df.index)
