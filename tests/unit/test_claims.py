@@ -186,3 +186,29 @@ def test_utility_arms_are_compared_with_the_human_arm_of_no_augmenter():
         "kind": "utility", "negatives": None, "conditioning": None, "human_fraction": 0.2}}}
     text = write_claims(summarise(per_query), scaling, per_query, roles)
     assert "utility+human20 vs human, small x100 on weak, eval scifact" in text
+
+
+@pytest.mark.parametrize(("small", "large", "verdict"), [(0.05, -0.05, "supported"), (-0.05, 0.05, "contradicted"),
+                                                          (0.0, 0.0, "not detectable at this power")])
+def test_the_budget_claim_reads_both_ends_of_the_common_scales(small, large, verdict):
+    """configs/budget.yaml's shape: answer-aug beside qgen at 100 and 300 over three draws, qgen
+    also at 800 in one draw (shared with the default study), which the claim must not take as
+    the large budget."""
+    per_query, scaling = study([(0, 0), (1, 0), (2, 0)])
+    shift = {100: small, 300: large}
+    aa = per_query[(per_query["strategy"] == "qgen") & (per_query["augmenter"] == "small")
+                   & per_query["scale"].isin(shift)]
+    aa = aa.assign(strategy="answer-aug", score=aa["score"] + aa["scale"].map(shift))
+    one_draw = (per_query["scale"] == 800) & (per_query["draw"] > 0)
+    per_query = pd.concat([per_query[~one_draw], aa], ignore_index=True)
+    keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "draw", "scale", "base", "seed"]
+    scaling = per_query.groupby(keys, as_index=False)["score"].mean().rename(columns={"score": "ndcg_at_10"})
+    roles = {**ROLES, "strategies": {**ROLES["strategies"], "answer-aug": {
+        "kind": "answer-aug", "negatives": None, "conditioning": None, "human_fraction": 0.0}}}
+    text = write_claims(summarise(per_query), scaling, per_query, roles)
+    title = "Cost-effective strategies (2409.19759): answer augmentation at a small budget, new questions at a large one"
+    assert verdicts(text)[title] == verdict
+    section = text.split(f"## {title}")[1].split("\n## ")[0]
+    assert "answer-aug vs qgen x100 on weak (small budget)" in section
+    assert "answer-aug vs qgen x300 on weak (large budget)" in section
+    assert "x800" not in section
