@@ -42,9 +42,13 @@ def study(replicates: list[tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame
                             untouched + synthetic[scale] + noise + jitter)
                     add("scifact", ev, "none", "human", draw, scale, base, seed, untouched + human[scale] + noise)
     per_query = pd.DataFrame(rows)
+    return per_query, scaling_of(per_query)
+
+
+def scaling_of(per_query: pd.DataFrame) -> pd.DataFrame:
+    """scaling.csv's rows of these per-query scores: one per replicate of a cell."""
     keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "draw", "scale", "base", "seed"]
-    scaling = per_query.groupby(keys, as_index=False)["score"].mean().rename(columns={"score": "ndcg_at_10"})
-    return per_query, scaling
+    return per_query.groupby(keys, as_index=False)["score"].mean().rename(columns={"score": "ndcg_at_10"})
 
 
 def verdicts(text: str) -> dict[str, str]:
@@ -201,8 +205,7 @@ def test_the_budget_claim_reads_both_ends_of_the_common_scales(small, large, ver
     aa = aa.assign(strategy="answer-aug", score=aa["score"] + aa["scale"].map(shift))
     one_draw = (per_query["scale"] == 800) & (per_query["draw"] > 0)
     per_query = pd.concat([per_query[~one_draw], aa], ignore_index=True)
-    keys = ["train_dataset", "eval_dataset", "augmenter", "strategy", "draw", "scale", "base", "seed"]
-    scaling = per_query.groupby(keys, as_index=False)["score"].mean().rename(columns={"score": "ndcg_at_10"})
+    scaling = scaling_of(per_query)
     roles = {**ROLES, "strategies": {**ROLES["strategies"], "answer-aug": {
         "kind": "answer-aug", "negatives": None, "conditioning": None, "human_fraction": 0.0}}}
     text = write_claims(summarise(per_query), scaling, per_query, roles)
