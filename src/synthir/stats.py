@@ -12,10 +12,10 @@ adjustment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,7 @@ MIN_DRAWS = 3
 #: The verdict words both tasks' claims use beside "supported" and "contradicted".
 NOT_DETECTABLE = "not detectable at this power"
 NOT_MEASURED = "not measured by this study"
+K = TypeVar("K")
 
 
 def t_interval(values: np.ndarray) -> tuple[float, float]:
@@ -186,21 +187,96 @@ class Contrast:
         return float(nc * self.se)
 
 
-def contrast(terms: Sequence[tuple[float, np.ndarray]]) -> Contrast:
-    """The contrast sum_i c_i * cell_i of ``terms`` = [(c_i, replicates x queries matrix), ...];
-    every matrix has the same queries in the same column order. See Contrast."""
-    cells = [(c, np.atleast_2d(np.asarray(m, dtype=float))) for c, m in terms]
+@dataclass(frozen=True)
+class VariancePrior:
+    """What the other cells of a study say about one cell's replicate variance: the empirical
+    Bayes prior of limma's moderated t (Smyth 2004, "Linear models and empirical Bayes methods
+    for assessing differential expression in microarray experiments", Stat. Appl. Genet. Mol.
+    Biol. 3(1); limma's ``fitFDist`` and ``squeezeVar``, written out here because limma is R
+    and the Python ports are not maintained libraries).
+
+    Three draws give a cell's replicate variance 2 degrees of freedom, and a t test on 2 needs
+    t ~ 10 at a family's alpha/5, so no control passes. The cells of one study, evaluated on the
+    same queries by the same base, have replicate variances of the same kind; the prior is
+    fitted to them (``df`` degrees of freedom around ``var``: a scaled inverse chi-square), and
+    a cell's variance is moderated toward it, with ``df`` more degrees of freedom. When the
+    cells' variances differ more than sampling explains, ``df`` comes out small and little is
+    pooled; when they do not, ``df`` is large (up to every cell's degrees of freedom together,
+    limma's cap). The assumption it adds: the cells of a family share one distribution of
+    replicate variance. tests/unit/test_stats.py validates the test by simulation, with equal
+    variances, variances 4x apart between cells, and draws that move every cell of a study
+    together: with no effect it rejects at most 5% of the time over a family's cells; a cell
+    whose variance is well above its family's still rejects more often than that (the price of
+    the pooling, bounded in the same tests)."""
+
+    df: float
+    var: float
+    cells: int
+    pooled: float
+
+    #: Fewer cells fit no prior: the spread of a few variances says little about their prior.
+    MIN_CELLS = 4
+
+    @classmethod
+    def fit(cls, tables: Sequence[Any]) -> VariancePrior | None:
+        """The prior of replicates x queries tables (arrays or DataFrames) with two or more
+        replicates each and a positive spread over them; None below MIN_CELLS of them."""
+        from scipy import special
+
+        found = [(float(np.var(m.mean(axis=1), ddof=1)), m.shape[0] - 1)
+                 for m in (np.atleast_2d(np.asarray(t, dtype=float)) for t in tables) if m.shape[0] > 1]
+        found = [(v, d) for v, d in found if v > 0]
+        if len(found) < cls.MIN_CELLS:
+            return None
+        var, df = np.array([v for v, _ in found]), np.array([d for _, d in found], dtype=float)
+        e = np.log(var) - special.digamma(df / 2) + np.log(df / 2)
+        spread = float(np.var(e, ddof=1) - np.mean(special.polygamma(1, df / 2)))
+        if spread <= 0:  # no more spread than sampling gives: one variance for every cell
+            return cls(float("inf"), float(np.exp(e.mean())), len(found), float(df.sum()))
+        d0 = 2 * _trigamma_inverse(spread)
+        s0 = float(np.exp(e.mean() + special.digamma(d0 / 2) - np.log(d0 / 2)))
+        return cls(d0, s0, len(found), float(df.sum()))
+
+    def moderate(self, var: float, df: float) -> tuple[float, float]:
+        """A cell's replicate variance moderated by the prior, and its degrees of freedom: the
+        prior's plus its own, at most every fitted cell's together (``pooled``, limma's cap).
+        The variance is limma's posterior, but never below the cell's own: a cell whose draws
+        spread more than its neighbours' keeps its spread (limma would shrink it, and a
+        high-variance cell would then reject too often: tests/unit/test_stats.py)."""
+        if np.isinf(self.df):
+            return max(self.var, var), self.pooled
+        return max((self.df * self.var + df * var) / (self.df + df), var), min(self.df + df, self.pooled)
+
+
+def _trigamma_inverse(y: float) -> float:
+    """x with trigamma(x) = y (trigamma decreases from infinity to 0 on x > 0)."""
+    from scipy import optimize, special
+
+    hi = 1.0
+    while special.polygamma(1, hi) > y:
+        hi *= 2
+    return float(optimize.brentq(lambda x: special.polygamma(1, x) - y, 1e-8, hi))
+
+
+def contrast(terms: Sequence[tuple[float, np.ndarray] | tuple[float, np.ndarray, VariancePrior | None]]) -> Contrast:
+    """The contrast sum_i c_i * cell_i of ``terms`` = [(c_i, replicates x queries matrix[, prior]), ...];
+    every matrix has the same queries in the same column order. See Contrast; a cell given a
+    prior has its replicate variance moderated by it (VariancePrior.moderate)."""
+    cells = [(t[0], np.atleast_2d(np.asarray(t[1], dtype=float)), t[2] if len(t) > 2 else None) for t in terms]
     n = cells[0][1].shape[1]
-    if n < 2 or any(m.shape[1] != n for _, m in cells):
+    if n < 2 or any(m.shape[1] != n for _, m, _ in cells):
         raise ValueError("every cell needs the same queries, at least two")
-    per_query = sum(c * m.mean(axis=0) for c, m in cells)
-    parts = [(float(np.var(per_query, ddof=1)) / n, n - 1)]
-    for c, m in cells:
+    per_query = sum(c * m.mean(axis=0) for c, m, _ in cells)
+    parts = [(float(np.var(per_query, ddof=1)) / n, float(n - 1))]
+    for c, m, prior in cells:
         if c != 0 and m.shape[0] > 1:
-            parts.append((c * c * float(np.var(m.mean(axis=1), ddof=1)) / m.shape[0], m.shape[0] - 1))
+            var, df = float(np.var(m.mean(axis=1), ddof=1)), float(m.shape[0] - 1)
+            if prior is not None:
+                var, df = prior.moderate(var, df)
+            parts.append((c * c * var / m.shape[0], df))
     var = sum(v for v, _ in parts)
     df = float(min(d for v, d in parts if v > 0)) if var > 0 else float(n - 1)
-    return Contrast(float(per_query.mean()), float(np.sqrt(var)), float(df), tuple(m.shape[0] for _, m in cells))
+    return Contrast(float(per_query.mean()), float(np.sqrt(var)), float(df), tuple(m.shape[0] for _, m, _ in cells))
 
 
 
@@ -216,11 +292,31 @@ def replicate_table(rows: Any) -> Any:
     return rows.pivot_table(index=unit, columns="query", values="score", aggfunc="mean")
 
 
-def contrast_of_tables(terms: Sequence[tuple[float, Any]]) -> Contrast:
-    """contrast() of cells given as replicates x queries DataFrames (:func:`replicate_table`), aligned on the first cell's
-    queries (a query another cell lacks scores 0 there)."""
-    queries = terms[0][1].columns
-    return contrast([(c, m.reindex(columns=queries).fillna(0.0).to_numpy()) for c, m in terms])
+@dataclass(frozen=True)
+class Replicates:
+    """One cell: its replicates x queries DataFrame (:func:`replicate_table`) and the prior
+    of its study's cells of the same kind (:func:`with_priors`; None: its own variance only)."""
+
+    table: Any
+    prior: VariancePrior | None = None
+
+
+def with_priors(tables: Mapping[K, Any], family: Callable[[K], Hashable]) -> dict[K, Replicates]:
+    """Every cell of ``tables`` with the prior fitted to the cells of its ``family`` (e.g. the
+    same eval dataset, base and metric) whose replicates are of the same unit (draws, or seeds
+    of one draw: :func:`replicate_table`), so a draw's variance is never pooled with a seed's."""
+    groups: dict[Hashable, list[K]] = {}
+    for k, t in tables.items():
+        groups.setdefault((family(k), t.index.name), []).append(k)
+    priors = {g: VariancePrior.fit([tables[k] for k in ks]) for g, ks in groups.items()}
+    return {k: Replicates(t, priors[(family(k), t.index.name)]) for k, t in tables.items()}
+
+
+def contrast_of_tables(terms: Sequence[tuple[float, Replicates]]) -> Contrast:
+    """contrast() of cells (:class:`Replicates`), aligned on the first cell's queries (a query
+    another cell lacks scores 0 there); each replicated cell's variance moderated by its prior."""
+    queries = terms[0][1].table.columns
+    return contrast([(c, r.table.reindex(columns=queries).fillna(0.0).to_numpy(), r.prior) for c, r in terms])
 
 
 def paired_replicates(a: Sequence[float], b: Sequence[float]) -> Contrast:
@@ -238,8 +334,8 @@ def paired_replicates(a: Sequence[float], b: Sequence[float]) -> Contrast:
 
 
 
-__all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "Contrast", "benjamini_hochberg", "contrast", "contrast_of_tables", "holm",
-           "paired_replicates", "replicate_table",
+__all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "Contrast", "Replicates", "VariancePrior", "benjamini_hochberg", "contrast", "contrast_of_tables", "holm",
+           "paired_replicates", "replicate_table", "with_priors",
            "independent_bootstrap",
            "minimum_detectable_effect", "paired_bootstrap", "paired_randomization", "t_interval"]
 

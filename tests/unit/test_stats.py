@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthir.stats import ALPHA, Contrast, contrast, paired_randomization, paired_replicates, replicate_table
+from synthir.stats import (ALPHA, Contrast, VariancePrior, contrast, contrast_of_tables, paired_randomization,
+                           paired_replicates, replicate_table, with_priors)
 
 QUERIES, SEEDS, RUNS = 300, 3, 2000
 QUERY_SD, SEED_SD, NOISE_SD = 0.25, 0.021, 0.10
@@ -189,3 +190,108 @@ def test_paired_replicates_needs_two_paired_values():
         paired_replicates([1.0], [2.0])
     with pytest.raises(ValueError):
         paired_replicates([1.0, 2.0], [2.0, 3.0, 4.0])
+
+
+# ------------------------------------------------ a family of cells: the variance prior (limma)
+#: A study's trained cells on one eval dataset and base: seven, as in configs/strategies.yaml and
+#: configs/budget.yaml, three draws each, between-draw sd ~0.021 (the prior fitted to those
+#: reports' SciFact cells: 0.021 and 0.026, their spread no more than sampling gives), half of
+#: each draw's shift common to every cell of the draw (its passages and human rows are shared).
+FAMILY, FAMILY_SD, COMMON, FAMILY_RUNS = 7, 0.021, 0.5, 600
+
+
+def simulate_family(rng: np.random.Generator, sds: list[float], effect: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """(cells: draws x queries each, untouched base: 1 x queries)."""
+    difficulty = rng.normal(0.4, QUERY_SD, QUERIES)
+    common = rng.normal(0.0, 1.0, (DRAWS, 1))
+    cells = [difficulty + effect + sd * (np.sqrt(COMMON) * common + np.sqrt(1 - COMMON) * rng.normal(0.0, 1.0, (DRAWS, 1)))
+             + rng.normal(0.0, NOISE_SD, (DRAWS, QUERIES)) for sd in sds]
+    return cells, difficulty + rng.normal(0.0, NOISE_SD, (1, QUERIES))
+
+
+def family_rejections(sds: list[float], effect: float, seed: int, pooled: bool = True,
+                      alpha: float = ALPHA) -> tuple[np.ndarray, float]:
+    """Each cell's rejection rate against the untouched base, and the detectable effect at
+    ``alpha`` printed at the root mean square of the first cell's standard error (see set_rejections)."""
+    rng = np.random.default_rng(seed)
+    hits, ses, df = np.zeros(len(sds)), [], []
+    for _ in range(FAMILY_RUNS):
+        cells, base = simulate_family(rng, sds, effect)
+        prior = VariancePrior.fit(cells) if pooled else None
+        for i, cell in enumerate(cells):
+            c = contrast([(1.0, cell, prior), (-1.0, base)])
+            hits[i] += c.p() < ALPHA
+            if i == 0:
+                ses.append(c.se)
+                df.append(c.df)
+    rms = Contrast(0.0, float(np.sqrt(np.mean(np.square(ses)))), float(np.median(df)), (DRAWS, 1))
+    return hits / FAMILY_RUNS, rms.mde(alpha)
+
+
+FAMILY_SLACK = 3 * np.sqrt(ALPHA * (1 - ALPHA) / (FAMILY_RUNS * FAMILY))
+
+
+def test_a_family_with_equal_variances_rejects_at_most_alpha_without_an_effect():
+    rates, _ = family_rejections([FAMILY_SD] * FAMILY, 0.0, seed=20)
+    assert rates.mean() <= ALPHA + FAMILY_SLACK, rates
+
+
+def test_a_family_whose_variances_differ_4x_rejects_at_most_alpha_over_its_cells():
+    """Between-draw sds 0.008 to 0.032. Over the family's cells the rate stays at alpha; the most
+    variable cell, pooled with quieter ones, rejects more often (without the floor at its own
+    variance, limma's posterior alone, it reached ~15%): the price VariancePrior documents."""
+    rates, _ = family_rejections(list(np.geomspace(0.008, 0.032, FAMILY)), 0.0, seed=21)
+    assert rates.mean() <= ALPHA + FAMILY_SLACK, rates
+    assert rates.max() <= 2.5 * ALPHA, rates
+
+
+def test_with_a_prior_power_at_the_printed_detectable_effect_is_about_80_percent():
+    _, mde = family_rejections([FAMILY_SD] * FAMILY, 0.0, seed=22)
+    power, _ = family_rejections([FAMILY_SD] * FAMILY, mde, seed=23)
+    assert 0.72 <= power.mean() <= 0.88, (mde, power)
+
+
+def test_the_prior_is_what_lets_three_draws_see_an_effect():
+    """At the strictest level of a family of 14 tests (Holm's first step), the cell's own 2
+    degrees of freedom print a detectable effect several times the moderated one."""
+    _, alone = family_rejections([FAMILY_SD] * FAMILY, 0.0, seed=24, pooled=False, alpha=ALPHA / 14)
+    _, moderated = family_rejections([FAMILY_SD] * FAMILY, 0.0, seed=24, alpha=ALPHA / 14)
+    assert moderated < alone / 3, (moderated, alone)
+
+
+def test_the_prior_pools_equal_variances_and_keeps_unequal_ones_apart():
+    rng = np.random.default_rng(25)
+    equal = VariancePrior.fit([rng.normal(0.0, 0.02, (3, 1)) + np.zeros((3, 5)) for _ in range(400)])
+    assert equal is not None and equal.df > 20 and np.sqrt(equal.var) == pytest.approx(0.02, rel=0.25)
+    apart = VariancePrior.fit([rng.normal(0.0, sd, (3, 1)) + np.zeros((3, 5)) for sd in np.geomspace(0.001, 0.1, 400)])
+    assert apart is not None and apart.df < 5
+    assert VariancePrior.fit([rng.normal(0.0, 0.02, (3, 5)) for _ in range(VariancePrior.MIN_CELLS - 1)]) is None
+    one_replicate = [rng.normal(0.0, 0.02, (1, 5)) for _ in range(10)]
+    assert VariancePrior.fit(one_replicate) is None
+
+
+def test_a_moderated_variance_is_never_below_the_cells_own():
+    prior = VariancePrior(df=10.0, var=0.0001, cells=7, pooled=14.0)
+    assert prior.moderate(0.01, 2.0) == (0.01, 12.0)
+    assert prior.moderate(0.00001, 2.0)[0] == pytest.approx((10 * 0.0001 + 2 * 0.00001) / 12)
+    assert VariancePrior(float("inf"), 0.0004, 7, 14.0).moderate(0.0001, 2.0) == (0.0004, 14.0)
+
+
+def test_priors_are_fitted_per_family_and_replicate_unit():
+    rng = np.random.default_rng(26)
+
+    def table(unit: str, replicates: int) -> pd.DataFrame:
+        return pd.DataFrame(rng.normal(0.5, 0.1, (replicates, 4)), index=pd.Index(range(replicates), name=unit))
+
+    tables = {("scifact", i): table("draw", 3) for i in range(5)}
+    tables |= {("cisi", i): table("draw", 3) for i in range(2)}           # too few cells for a prior
+    tables |= {("scifact", 10 + i): table("seed", 3) for i in range(5)}  # seeds: a prior of their own
+    tables[("scifact", 99)] = table("draw", 1)                           # untouched: no spread, same prior
+    cells = with_priors(tables, lambda k: k[0])
+    draws, seeds = cells[("scifact", 0)].prior, cells[("scifact", 10)].prior
+    assert draws is not None and seeds is not None and draws != seeds and draws.cells == seeds.cells == 5
+    assert cells[("scifact", 99)].prior is draws and cells[("cisi", 0)].prior is None
+    a, b = tables[("scifact", 0)].to_numpy(), tables[("scifact", 99)].to_numpy()
+    c = contrast_of_tables([(1.0, cells[("scifact", 0)]), (-1.0, cells[("scifact", 99)])])
+    var, _ = draws.moderate(float(np.var(a.mean(axis=1), ddof=1)), 2.0)
+    assert c.se == pytest.approx(np.sqrt(np.var(a.mean(0) - b[0], ddof=1) / 4 + var / 3))

@@ -26,7 +26,7 @@ import pandas as pd
 from synthir.core import io, paths
 from synthir.classification.stats import entropy
 from synthir.core.paths import HUMAN
-from synthir.stats import (ALPHA, MIN_DRAWS, NOT_DETECTABLE, NOT_MEASURED, contrast_of_tables, holm,
+from synthir.stats import (ALPHA, MIN_DRAWS, NOT_DETECTABLE, NOT_MEASURED, Replicates, contrast_of_tables, holm,
                            independent_bootstrap, paired_bootstrap, replicate_table)
 
 STAT_COLUMNS = ("self_bleu", "entity_entropy", "mauve", "label_preservation", "label_cosine", "distinct_2")
@@ -244,11 +244,13 @@ def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarr
     return out
 
 
-def _replicates(correct: dict[tuple[int, int], np.ndarray], shared: list[tuple[int, int]]) -> pd.DataFrame:
-    """An arm's replicates x eval examples correctness over the (draw, seed) pairs both arms have."""
+def _replicates(correct: dict[tuple[int, int], np.ndarray], shared: list[tuple[int, int]]) -> Replicates:
+    """An arm's replicates x eval examples correctness over the (draw, seed) pairs both arms have.
+    No variance prior (synthir.stats.VariancePrior): each comparison keeps only the replicates its
+    two arms share, so the arms' tables differ from one comparison to the next."""
     rows = pd.DataFrame([{"draw": d, "seed": s, "query": i, "score": float(v)}
                          for d, s in shared for i, v in enumerate(correct[(d, s)])])
-    return replicate_table(rows)
+    return Replicates(replicate_table(rows))
 
 
 def _tally(c: Counter[str]) -> str:

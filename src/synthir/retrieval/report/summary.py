@@ -13,7 +13,9 @@ several draws, else its seeds (synthir.stats.replicate_table: seeds of one draw 
   sign flips, seeded; beyond their resolution, the normal approximation of the same test: see
   synthir.stats.paired_randomization), which cannot count seed variance. Where a cell has
   more replicates, its spread over them counts too: synthir.stats.contrast (a t test on the
-  query and replicate variance; tests/unit/test_stats.py validates it by simulation).
+  query and replicate variance, the replicate variance moderated by the cells of the same
+  training dataset, eval dataset, base and metric: synthir.stats.VariancePrior;
+  tests/unit/test_stats.py validates it by simulation).
 - ``mde``: the minimum detectable effect of that test at 80% power and alpha 0.05 (one seed:
   ``(z_0.975 + z_0.80) * sd(d) / sqrt(n)`` over the per-query differences d; more:
   synthir.stats.Contrast.mde): a gain smaller than this is one the cell could not have told
@@ -52,8 +54,8 @@ from synthir.core import io, paths
 from synthir.retrieval.evaluate import METRICS
 from synthir.core.paths import HUMAN
 from synthir.retrieval.report.scaling import CELL, save_figure, scale_axis
-from synthir.stats import (benjamini_hochberg, contrast_of_tables, holm, minimum_detectable_effect,
-                           paired_randomization, replicate_table, t_interval)
+from synthir.stats import (Replicates, benjamini_hochberg, contrast_of_tables, holm, minimum_detectable_effect,
+                           paired_randomization, replicate_table, t_interval, with_priors)
 
 LINE = ["train_dataset", "eval_dataset", "augmenter", "strategy", "base"]
 BOOTSTRAPS = 1_000
@@ -115,9 +117,14 @@ def _query_means(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.Series]:
     return {k: g.droplevel(list(range(len(LINE) + 2))) for k, g in groups.groupby(level=list(range(len(LINE) + 2)))}
 
 
-def _replicate_tables(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.DataFrame]:
-    """(line keys..., scale, metric) -> the cell's replicates x queries scores."""
-    return {k: replicate_table(g) for k, g in table.groupby([*LINE, "scale", "metric"])}
+#: Positions in a cell's key (line keys..., scale, metric) of what its variance prior shares.
+_FAMILY = [LINE.index("train_dataset"), LINE.index("eval_dataset"), LINE.index("base"), len(LINE) + 1]
+
+
+def _replicate_tables(table: pd.DataFrame) -> dict[tuple[Any, ...], Replicates]:
+    """(line keys..., scale, metric) -> the cell's replicates x queries scores with its family's prior."""
+    tables = {k: replicate_table(g) for k, g in table.groupby([*LINE, "scale", "metric"])}
+    return with_priors(tables, lambda k: tuple(k[i] for i in _FAMILY))
 
 
 def _diff(a: pd.Series, b: pd.Series | None) -> np.ndarray | None:
@@ -146,12 +153,15 @@ class _Tests:
             return nan
         ta, tb = self.tables[a], self.tables[b]
         if queries is not None:
-            cols = [q for q in queries if q in ta.columns and q in tb.columns]
+            cols = [q for q in queries if q in ta.table.columns and q in tb.table.columns]
             if len(cols) < 2:
                 return nan
-            ta, tb = ta[cols], tb[cols]
-        if len(ta.index) < 2 and len(tb.index) < 2:
-            diff = _diff(self.means[a], self.means[b]) if queries is None else _diff(ta.mean(axis=0), tb.mean(axis=0))
+            # no prior on a subset: it was fitted to the cells' means over all their queries,
+            # and a mean over fewer queries spreads more between replicates
+            ta, tb = Replicates(ta.table[cols]), Replicates(tb.table[cols])
+        if len(ta.table.index) < 2 and len(tb.table.index) < 2:
+            diff = (_diff(self.means[a], self.means[b]) if queries is None
+                    else _diff(ta.table.mean(axis=0), tb.table.mean(axis=0)))
             assert diff is not None
             flips = self.rng if queries is None else self.rng_unexposed
             return float(diff.mean()), paired_randomization(diff, flips), minimum_detectable_effect(diff)
@@ -203,7 +213,7 @@ def summarise(table: pd.DataFrame, seed: int = 0, unexposed: Unexposed | None = 
         gains_q: dict[int, np.ndarray] = {}
         for s in scales:
             k = (*(line[c] for c in LINE), s, line["metric"])
-            per_replicate = test.tables[k].mean(axis=1).to_numpy()
+            per_replicate = test.tables[k].table.mean(axis=1).to_numpy()
             lo, hi = t_interval(per_replicate)
             row: dict[str, Any] = {**line, "scale": s, "draws": int(counts.at[k, "draw"]),
                                    "seeds": int(counts.at[k, "seed"]), "mean": float(per_replicate.mean()),

@@ -98,7 +98,9 @@ def render(study: Study, claims: list[Claim], n_tests: int, summary: pd.DataFram
     out = ["# What this study measured, claim by claim", "", caveat(study), "",
            f"Verdicts rest on contrasts of per-query {METRIC.replace('_at_', '@')} between cells (queries paired, "
            f"each cell's spread over its replicates counted, a replicate being a draw of the data averaged over "
-           f"its training seeds: synthir.stats.contrast), one family: Holm over all "
+           f"its training seeds: synthir.stats.contrast; each cell's replicate variance moderated by those of the "
+           f"cells trained on the same data and evaluated on the same queries by the same base, limma's "
+           f"empirical Bayes prior, never below the cell's own: synthir.stats.VariancePrior), one family: Holm over all "
            f"{n_tests} p-values of this file; minimum detectable effects (80% power) at the family's strictest "
            f"level, alpha / {n_tests}. Claims use only cells with at least {MIN_DRAWS} draws of the data, on bases whose "
            f"human-label arm moves them; 'about equal' means within +-{MARGIN} by two one-sided tests (TOST). "

@@ -11,7 +11,8 @@ import pandas as pd
 
 from synthir.core.paths import HUMAN
 from synthir.core.paths import NONE
-from synthir.stats import ALPHA, MIN_DRAWS, NOT_DETECTABLE, NOT_MEASURED, Contrast, contrast_of_tables, replicate_table
+from synthir.stats import (ALPHA, MIN_DRAWS, NOT_DETECTABLE, NOT_MEASURED, Contrast, Replicates, contrast_of_tables,
+                           replicate_table, with_priors)
 from synthir.generation.strategy import Strategy, strategy_class
 
 METRIC = "ndcg_at_10"
@@ -93,20 +94,27 @@ def sign_decision(ts: list[Test]) -> Verdict:
 CELL = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
 
 
+#: The cells whose replicate variances share a prior (synthir.stats.with_priors): one training
+#: dataset, eval dataset and base.
+FAMILY = ["train_dataset", "eval_dataset", "base"]
+
+
 class Cells:
     """Per-query scores of the study's cells: a replicates x queries table per cell
-    (synthir.stats.replicate_table), and how many draws of the data each has."""
+    (synthir.stats.replicate_table) with the variance prior of its family (FAMILY), and how many
+    draws of the data each has."""
 
     def __init__(self, per_query: pd.DataFrame) -> None:
         d = per_query[per_query["metric"] == METRIC]
         groups = d.groupby(CELL)
-        self.scores = {k: replicate_table(g) for k, g in groups}
+        family = [CELL.index(k) for k in FAMILY]
+        self.scores = with_priors({k: replicate_table(g) for k, g in groups}, lambda k: tuple(k[i] for i in family))
         self.draws = {k: int(g["draw"].nunique()) for k, g in groups}
 
-    def get(self, dataset: str, ev: str, augmenter: str, strategy: str, scale: int, base: str) -> pd.DataFrame | None:
+    def get(self, dataset: str, ev: str, augmenter: str, strategy: str, scale: int, base: str) -> Replicates | None:
         return self.scores.get((dataset, ev, augmenter, strategy, scale, base))
 
-    def baseline(self, ev: str, base: str) -> pd.DataFrame | None:
+    def baseline(self, ev: str, base: str) -> Replicates | None:
         return self.scores.get((NONE, ev, NONE, NONE, 0, base))
 
     def draws_of(self, *key: Any) -> int:
@@ -170,7 +178,7 @@ class Study:
         return min(synthetic) if synthetic else 0
 
     @staticmethod
-    def test(label: str, a: pd.DataFrame, b: pd.DataFrame, margin: float | None = None,
+    def test(label: str, a: Replicates, b: Replicates, margin: float | None = None,
              on: tuple[str, tuple[str, ...]] = ("", ())) -> Test:
         """a - b, measured on training dataset and bases ``on``."""
         return Test(label, contrast_of_tables([(1.0, a), (-1.0, b)]), margin, *on)

@@ -126,7 +126,7 @@ def weak_bases(s: Study) -> Claim:
         def untouched(b: str) -> float:
             ref = cells.baseline(ds, b)
             assert ref is not None  # bases are those with a baseline
-            return float(ref.to_numpy().mean())
+            return float(ref.table.to_numpy().mean())
 
         ranked = sorted(bases, key=untouched)
         weak, tuned = ranked[0], ranked[-1]
