@@ -5,7 +5,8 @@ synthir.classification.stats) and ``claims.md`` (verdicts for SynthesizRR's two 
 
 Intervals (synthir.stats): a cell's accuracy difference to its gold arm is paired over the eval
 examples (95% percentile interval, 2,000 resamples); claim 2's differences count each arm's
-spread over its draws and seeds (synthir.stats.replicate_table and contrast); diversity
+spread over its draws and seeds (synthir.stats.replicate_table and contrast, moderated by the
+arms of the same task and student: synthir.stats.VariancePrior); diversity
 differences resample each set's examples independently (95% basic interval, 500 resamples,
 with the p-value that inverts it). Seeded. Every test of claims.md, both claims, is in one Holm
 family: a comparison is *supported* where its adjusted p < 0.05 in the claim's direction,
@@ -27,7 +28,7 @@ from synthir.core import io, paths
 from synthir.classification.stats import entropy
 from synthir.core.paths import HUMAN
 from synthir.stats import (ALPHA, MIN_DRAWS, NOT_DETECTABLE, NOT_MEASURED, Replicates, contrast_of_tables, holm,
-                           independent_bootstrap, paired_bootstrap, replicate_table)
+                           independent_bootstrap, paired_bootstrap, replicate_table, with_priors)
 
 STAT_COLUMNS = ("self_bleu", "entity_entropy", "mauve", "label_preservation", "label_cosine", "distinct_2")
 
@@ -231,12 +232,21 @@ def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarr
     FewGen arm of the same task, augmenter, scale and student, over the replicates both have."""
     from scipy import stats
 
+    # each arm's variance prior: fitted to every arm of the task and student over all its replicates
+    arms = with_priors({k: _replicates(v, sorted(v)) for k, v in groups.items()}, lambda k: (k[0], k[4]))
+
+    def replicates(key: tuple[Any, ...], shared: list[tuple[int, int]]) -> Replicates:
+        table, arm = _replicates(groups[key], shared), arms[key]
+        # the prior of the arm's unit: a draw's, or (one draw shared) a seed's, never mixed
+        return Replicates(table, arm.prior if table.index.name == arm.table.index.name else None)
+
     out = []
-    for (task, aug, strat, scale, base), f, by_replicate, other in _against_fewgen(groups, rag, few):
+    for key, f, by_replicate, other in _against_fewgen(groups, rag, few):
+        task, aug, strat, scale, base = key
         shared = sorted(set(by_replicate) & set(other))
         if not shared:
             continue
-        c = contrast_of_tables([(1.0, _replicates(by_replicate, shared)), (-1.0, _replicates(other, shared))])
+        c = contrast_of_tables([(1.0, replicates(key, shared)), (-1.0, replicates((task, aug, f, scale, base), shared))])
         half = float(stats.t.ppf(0.975, c.df)) * c.se
         draws = len({d for d, _ in shared})
         size = f"{draws}x{len({s for _, s in shared})}"
@@ -244,13 +254,11 @@ def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarr
     return out
 
 
-def _replicates(correct: dict[tuple[int, int], np.ndarray], shared: list[tuple[int, int]]) -> Replicates:
-    """An arm's replicates x eval examples correctness over the (draw, seed) pairs both arms have.
-    No variance prior (synthir.stats.VariancePrior): each comparison keeps only the replicates its
-    two arms share, so the arms' tables differ from one comparison to the next."""
+def _replicates(correct: dict[tuple[int, int], np.ndarray], shared: list[tuple[int, int]]) -> pd.DataFrame:
+    """An arm's replicates x eval examples correctness over the (draw, seed) pairs ``shared``."""
     rows = pd.DataFrame([{"draw": d, "seed": s, "query": i, "score": float(v)}
                          for d, s in shared for i, v in enumerate(correct[(d, s)])])
-    return Replicates(replicate_table(rows))
+    return replicate_table(rows)
 
 
 def _tally(c: Counter[str]) -> str:
