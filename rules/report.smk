@@ -41,6 +41,8 @@ if study.study_task(config) == "retrieval":
             csv=f"{REPORTS}/summary.csv",
             png=report(f"{REPORTS}/summary.png", caption="captions/summary.rst", category="2. Figures"),
             claims=f"{REPORTS}/claims.md",
+            # the per-query scores both are computed from (python -m synthir recheck)
+            evidence=f"{REPORTS}/per_query.json.gz",
         log:
             f"logs/summarise/{REPORTS}.log",
         conda:
@@ -52,7 +54,7 @@ if study.study_task(config) == "retrieval":
             cfg=job_config("summarise"),
         shell:
             "python -m synthir summarise --config {params.cfg:q} --metrics {input.metrics} --scaling {input.scaling} "
-            "--csv {output.csv} --png {output.png} --claims {output.claims} 2> {log}"
+            "--csv {output.csv} --png {output.png} --claims {output.claims} --evidence {output.evidence} 2> {log}"
 
 
 # Tracking sits beside the compute path: nothing depends on it. It re-syncs (idempotently)

@@ -143,3 +143,13 @@ def test_the_arms_are_compared_on_the_queries_neither_was_exposed_to(tmp_path, m
     assert row["unexposed_shared"] == 10
     assert row["gain_vs_human_unexposed"] == pytest.approx(0.0, abs=1e-9) and row["p_vs_human_unexposed"] > 0.5
     assert row["p_vs_human_unexposed_holm"] >= row["p_vs_human_unexposed"]
+    # what the report keeps beside summary.csv gives back every input, bit for bit, in the same bytes
+    from synthir.retrieval.report.summary import read_evidence, write_evidence
+
+    per_query, roles = per_query_table(files), {"strategies": {"qgen": "qgen"}}
+    write_evidence(tmp_path / "a.json.gz", per_query, unexposed, roles)
+    write_evidence(tmp_path / "b.json.gz", per_query, unexposed, roles)
+    assert (tmp_path / "a.json.gz").read_bytes() == (tmp_path / "b.json.gz").read_bytes()
+    back, unexposed_back, roles_back = read_evidence(tmp_path / "a.json.gz")
+    assert back.equals(per_query) and unexposed_back == unexposed and roles_back == roles
+    assert summarise(back, unexposed=unexposed_back).equals(df)

@@ -213,6 +213,27 @@ def test_summary_and_claims_rest_on_cells_of_the_report(tiny_study):
         assert (r["eval_dataset"], r["strategy"], r["scale"], r["base"]) in cells, row
 
 
+def test_a_report_is_recomputed_from_its_per_query_scores(tiny_study, tmp_path):
+    """A reviewer (or a change to the statistics) recomputes summary.csv and claims.md from the
+    per_query.json.gz beside them, without the models; an edited claims.md is named, and
+    --write puts the recomputation back."""
+    work, _ = tiny_study
+    report = tmp_path / "reports"
+    shutil.copytree(work / "reports", report)
+    r = synthir(work, "recheck", str(report))
+    assert r.returncode == 0 and r.stdout.count("the same bytes") == 2, r.stdout + r.stderr
+    claims = report / "claims.md"
+    original = claims.read_text()
+    claims.write_text(original.replace("**Verdict: ", "**Verdict (edited): ", 1))
+    r = synthir(work, "recheck", str(report))
+    assert r.returncode == 1 and "claims.md: differs" in r.stdout, r.stdout + r.stderr
+    assert synthir(work, "recheck", str(report), "--write").returncode == 1
+    assert claims.read_text() == original
+    (report / "per_query.json.gz").unlink()
+    r = synthir(work, "recheck", str(report))
+    assert r.returncode != 0 and "per_query.json.gz: not found" in r.stderr, r.stdout + r.stderr
+
+
 def test_the_report_a_person_opens_renders_in_a_browser(tiny_study, tmp_path):
     """`snakemake --report` of the study, opened in headless Chromium (synthir.workflow.report_check):
     the application starts, and every figure, page, table and link in it renders."""

@@ -63,7 +63,14 @@ TOOLS: dict[str, Tool] = {
                                ("--datasets", _REQ))),
     "summarise": Tool("synthir.workflow.tools:summarise", "seed intervals, paired tests, power; the claims report",
                       (("--config", {"required": True, "help": "the study's roles (synthir.workflow.slices.summarise), as JSON"}),
-                       _METRICS, ("--scaling", _REQ), ("--csv", _REQ), ("--png", _REQ), ("--claims", _REQ))),
+                       _METRICS, ("--scaling", _REQ), ("--csv", _REQ), ("--png", _REQ), ("--claims", _REQ),
+                       ("--evidence", {"required": True, "help": "per_query.json.gz: what summary.csv and claims.md "
+                                                                 "are computed from (python -m synthir recheck)"}))),
+    "recheck": Tool("synthir.workflow.tools:recheck", "recompute a report's summary.csv and claims.md from the "
+                                                      "per-query scores beside them; exit 1 where they differ",
+                    (("report", {"help": "a retrieval report folder (reports, reports/strategies, ...)"}),
+                     ("--write", {"action": "store_true", "help": "rewrite the files that differ (after a change "
+                                                                  "to the statistics: no model is rebuilt)"}))),
     "classification-report": Tool(
         "synthir.workflow.tools:classification_report", "classification.csv, diversity.csv and claims.md of a classification study",
         (("--config", {"required": True, "help": "the strategies' roles (synthir.workflow.slices.classification_report), as JSON"}),

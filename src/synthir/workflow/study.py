@@ -378,4 +378,4 @@ def report_files(params: dict[str, Any]) -> list[str]:
     if study_task(params) == "classification":
         return [f"{reports}/{name}" for name in ("classification.csv", "diversity.csv", "claims.md", *PAGES)]
     return [f"{reports}/{name}" for name in ("scaling.csv", "scaling.png", "datasets.csv", "summary.csv",
-                                             "summary.png", "claims.md", *PAGES)]
+                                             "summary.png", "claims.md", "per_query.json.gz", *PAGES)]

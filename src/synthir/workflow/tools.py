@@ -206,23 +206,63 @@ def _committed_json(path: Path) -> dict[str, Any] | None:
     return io.read_json(path) if path.is_file() else None
 
 
+def _summary_and_claims(per_query: Any, unexposed: Any, roles: dict[str, Any], scaling: Any) -> tuple[Any, str, str]:
+    """summary.csv (as a table and as its text) and claims.md of a retrieval study."""
+    from synthir.retrieval.report.claims import write_claims
+    from synthir.retrieval.report.summary import summarise as build
+
+    table = build(per_query, unexposed=unexposed)
+    return table, table.to_csv(index=False, float_format="%.6g"), write_claims(table, scaling, per_query, roles)
+
+
 def summarise(a: argparse.Namespace) -> None:
     _pinned()
     import pandas as pd
 
-    from synthir.retrieval.report.claims import write_claims
-    from synthir.retrieval.report.summary import per_query_table, plot_summary, summarise as build, unexposed_queries
+    from synthir.retrieval.report.summary import per_query_table, plot_summary, unexposed_queries, write_evidence
 
-    scaling = pd.read_csv(a.scaling)
     metrics = [Path(p) for p in a.metrics]
     per_query = per_query_table(metrics)
     # the cells' leakage.json (declared inputs of the rule) beside their results
-    table = build(per_query, unexposed=unexposed_queries(metrics))
+    unexposed, roles = unexposed_queries(metrics), json.loads(a.config)
+    table, csv, claims = _summary_and_claims(per_query, unexposed, roles, pd.read_csv(a.scaling))
+    write_evidence(Path(a.evidence), per_query, unexposed, roles)
     with io.atomic_open(a.csv) as f:
-        table.to_csv(f, index=False, float_format="%.6g")
+        f.write(csv)
     plot_summary(table, Path(a.png))
     with io.atomic_open(a.claims) as f:
-        f.write(write_claims(table, scaling, per_query, json.loads(a.config)))
+        f.write(claims)
+
+
+def recheck(a: argparse.Namespace) -> int:
+    """Recompute a report's summary.csv and claims.md from its per_query.json.gz and scaling.csv
+    (what the summarise job wrote beside them) and compare them with the files there."""
+    import pandas as pd
+
+    from synthir.retrieval.report.summary import read_evidence
+
+    folder = Path(a.report)
+    evidence, scaling = folder / "per_query.json.gz", folder / "scaling.csv"
+    for needed in (evidence, scaling):
+        if not needed.is_file():
+            raise UserError(f"{needed}: not found (a report built before per_query.json.gz existed cannot be rechecked)")
+    per_query, unexposed, roles = read_evidence(evidence)
+    _, csv, claims = _summary_and_claims(per_query, unexposed, roles, pd.read_csv(scaling))
+    status = 0
+    for name, text in (("summary.csv", csv), ("claims.md", claims)):
+        path = folder / name
+        on_disk = path.read_text() if path.is_file() else None
+        if on_disk == text:
+            print(f"{path}: recomputed, the same bytes")
+            continue
+        status = 1
+        if a.write:
+            with io.atomic_open(path) as f:
+                f.write(text)
+        first = next((i for i, (x, y) in enumerate(zip((on_disk or "").splitlines(), text.splitlines())) if x != y),
+                     min(len((on_disk or "").splitlines()), len(text.splitlines())))
+        print(f"{path}: differs from the recomputation from line {first + 1}" + (" (rewritten)" if a.write else ""))
+    return status
 
 
 def report_pages(a: argparse.Namespace) -> None:

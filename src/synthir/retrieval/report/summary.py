@@ -44,6 +44,7 @@ because it resamples the same queries across a whole line of scales.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -282,4 +283,27 @@ def plot_summary(df: pd.DataFrame, out: Path, metric: str = "ndcg_at_10") -> Non
     save_figure(fig, axes, out)
 
 
-__all__ = ["METRICS", "per_query_table", "plot_summary", "summarise"]
+def write_evidence(path: Path, per_query: pd.DataFrame, unexposed: Unexposed, roles: dict[str, Any]) -> None:
+    """Everything summary.csv and claims.md are computed from, beside scaling.csv: every cell's
+    per-query scores (per_query_table), each cell's unexposed queries and the study's roles, as
+    gzipped JSON (floats round-trip exactly; no timestamp in the gzip header, so the same
+    evidence gives the same bytes). With it, ``python -m synthir recheck`` recomputes both
+    files from a committed report, no model rebuilt."""
+    import gzip
+
+    doc = {"roles": roles, "unexposed": [[*k, q] for k, q in unexposed.items()],
+           "columns": list(per_query.columns), "per_query": {c: per_query[c].tolist() for c in per_query.columns}}
+    with io.atomic_open(path, "wb") as f:
+        f.write(gzip.compress(json.dumps(doc, sort_keys=True).encode(), mtime=0))
+
+
+def read_evidence(path: Path) -> tuple[pd.DataFrame, Unexposed, dict[str, Any]]:
+    """(per-query table, unexposed queries, roles) as :func:`write_evidence` wrote them."""
+    import gzip
+
+    doc = json.loads(gzip.decompress(path.read_bytes()))
+    unexposed: Unexposed = {(d, e, a, s, int(n)): list(q) for d, e, a, s, n, q in doc["unexposed"]}
+    return pd.DataFrame(doc["per_query"])[doc["columns"]], unexposed, doc["roles"]
+
+
+__all__ = ["METRICS", "per_query_table", "plot_summary", "read_evidence", "summarise", "write_evidence"]
