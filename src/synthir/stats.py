@@ -1,6 +1,7 @@
 """The statistics synthir's reports rest on, in one place: intervals, paired tests, the minimum
-detectable effect, multiple-testing adjustments, and the diversity statistic both tasks report
-(Self-BLEU). Pure functions of arrays; the report
+detectable effect, multiple-testing adjustments. (Self-BLEU, the set statistic both tasks
+report, is synthir.self_bleu: the set-statistics jobs import it, and a change here should rerun
+only the reports.) Pure functions of arrays; the report
 writers (synthir.retrieval.report.summary, synthir.retrieval.report.claims, synthir.classification.report) decide
 what is compared with what.
 
@@ -13,7 +14,6 @@ adjustment.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-import random
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -338,16 +338,3 @@ __all__ = ["ALPHA", "PERMUTATIONS", "POWER", "RESAMPLES", "Contrast", "Replicate
            "paired_replicates", "replicate_table", "with_priors",
            "independent_bootstrap",
            "minimum_detectable_effect", "paired_bootstrap", "paired_randomization", "t_interval"]
-
-
-def self_bleu_each(texts: Sequence[str], sample: int, seed: int = 0) -> list[float]:
-    """Self-BLEU (Zhu et al. 2018, arXiv 1802.01886) per text: sentence BLEU (sacrebleu, effective
-    order) of each text of a seeded sample against the rest of the sample; their mean is a set's
-    Self-BLEU (lower = more diverse). Empty below two texts (nothing to compare with)."""
-    from sacrebleu.metrics import BLEU
-
-    if len(texts) < 2:
-        return []
-    picked = random.Random(seed).sample(list(texts), min(sample, len(texts)))
-    bleu = BLEU(effective_order=True)
-    return [bleu.sentence_score(h, picked[:i] + picked[i + 1 :]).score for i, h in enumerate(picked)]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from synthir import stats
+from synthir import self_bleu
 
 from synthir.core import io
 from synthir.classification.data import labels as read_labels
@@ -57,8 +57,8 @@ def entity_entropy(per_text: list[list[str]]) -> dict[str, Any]:
 
 
 def self_bleu_each(texts: list[str], sample: int, seed: int = 0) -> list[float]:
-    """synthir.stats.self_bleu_each rounded: per example, so the report can bootstrap it."""
-    return [round(b, 4) for b in stats.self_bleu_each(texts, sample, seed)]
+    """synthir.self_bleu.self_bleu_each rounded: per example, so the report can bootstrap it."""
+    return [round(b, 4) for b in self_bleu.self_bleu_each(texts, sample, seed)]
 
 
 def mauve_score(gold: np.ndarray, synthetic: np.ndarray, buckets: int | None, seed: int = 25) -> float | None:

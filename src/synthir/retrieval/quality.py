@@ -33,7 +33,7 @@ import numpy as np
 from synthir.core import io
 from synthir.core.config import Encoding, LeakageConfig, QualityConfig
 from synthir.core.provenance import Artifact
-from synthir.stats import self_bleu_each
+from synthir.self_bleu import self_bleu_each
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
