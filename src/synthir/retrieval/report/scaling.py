@@ -24,6 +24,9 @@ from synthir.core.provenance import record_path
 KEYS = ["train_dataset", "eval_dataset", "augmenter", "strategy", "draw", "scale", "base", "seed"]
 #: What makes a cell; its replicates are its draws x seeds.
 CELL = [k for k in KEYS if k not in ("draw", "seed")]
+#: The cells whose replicate variances share a prior (synthir.stats.with_priors): one training
+#: dataset, eval dataset and base (and metric), in summary.csv and claims.md alike.
+PRIOR_FAMILY = ["train_dataset", "eval_dataset", "base"]
 COST = ["llm_calls", "prompt_tokens", "completion_tokens", "train_steps"]
 #: timings.csv: seconds per cell, from the record.json of its training set, model and result.
 SECONDS = ["generation_seconds", "training_seconds", "evaluation_seconds"]

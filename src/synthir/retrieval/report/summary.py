@@ -54,7 +54,7 @@ import pandas as pd
 from synthir.core import io, paths
 from synthir.retrieval.evaluate import METRICS
 from synthir.core.paths import HUMAN
-from synthir.retrieval.report.scaling import CELL, save_figure, scale_axis
+from synthir.retrieval.report.scaling import CELL, PRIOR_FAMILY, save_figure, scale_axis
 from synthir.stats import (Replicates, benjamini_hochberg, contrast_of_tables, holm, minimum_detectable_effect,
                            paired_randomization, replicate_table, t_interval, with_priors)
 
@@ -119,7 +119,7 @@ def _query_means(table: pd.DataFrame) -> dict[tuple[Any, ...], pd.Series]:
 
 
 #: Positions in a cell's key (line keys..., scale, metric) of what its variance prior shares.
-_FAMILY = [LINE.index("train_dataset"), LINE.index("eval_dataset"), LINE.index("base"), len(LINE) + 1]
+_FAMILY = [*(LINE.index(k) for k in PRIOR_FAMILY), len(LINE) + 1]
 
 
 def _replicate_tables(table: pd.DataFrame) -> dict[tuple[Any, ...], Replicates]:

@@ -14,6 +14,7 @@ from synthir.core.paths import NONE
 from synthir.stats import (ALPHA, MIN_DRAWS, NOT_DETECTABLE, NOT_MEASURED, Contrast, Replicates, contrast_of_tables,
                            replicate_table, with_priors)
 from synthir.generation.strategy import Strategy, strategy_class
+from synthir.retrieval.report.scaling import PRIOR_FAMILY
 
 METRIC = "ndcg_at_10"
 #: nDCG@10 difference below which two arms count as "about equal" (equivalence-type claims).
@@ -94,20 +95,15 @@ def sign_decision(ts: list[Test]) -> Verdict:
 CELL = ["train_dataset", "eval_dataset", "augmenter", "strategy", "scale", "base"]
 
 
-#: The cells whose replicate variances share a prior (synthir.stats.with_priors): one training
-#: dataset, eval dataset and base.
-FAMILY = ["train_dataset", "eval_dataset", "base"]
-
-
 class Cells:
     """Per-query scores of the study's cells: a replicates x queries table per cell
-    (synthir.stats.replicate_table) with the variance prior of its family (FAMILY), and how many
+    (synthir.stats.replicate_table) with the variance prior of its family (PRIOR_FAMILY), and how many
     draws of the data each has."""
 
     def __init__(self, per_query: pd.DataFrame) -> None:
         d = per_query[per_query["metric"] == METRIC]
         groups = d.groupby(CELL)
-        family = [CELL.index(k) for k in FAMILY]
+        family = [CELL.index(k) for k in PRIOR_FAMILY]
         self.scores = with_priors({k: replicate_table(g) for k, g in groups}, lambda k: tuple(k[i] for i in family))
         self.draws = {k: int(g["draw"].nunique()) for k, g in groups}
 
