@@ -269,6 +269,7 @@ RESULTS = {
     "results/real-retriever.md": ("configs/real-retriever.yaml", "reports/real-retriever", "retrieval"),
     "results/strategies.md": ("configs/strategies.yaml", "reports/strategies", "retrieval"),
     "results/budget.md": ("configs/budget.yaml", "reports/budget", "retrieval"),
+    "results/domain-adaptation.md": ("configs/domain-adaptation.yaml", "reports/domain-adaptation", "retrieval"),
     "results/synthesizrr.md": ("configs/synthesizrr.yaml", "reports/synthesizrr", "classification"),
 }
 BEGIN, END = "<!-- generated: begin -->", "<!-- generated: end -->"
