@@ -423,8 +423,11 @@ def _scifact_rows(path: Path) -> Any:
 
 
 def _moves(r: Any) -> str:
-    """'+0.066, Holm p = 3e-05' and whether that is significant at 5%."""
-    word = "significant" if r["p_holm"] < 0.05 else "not significant"
+    """'+0.066, Holm p = 3e-05, significant': a row's gain, its Holm p and the verdict at the
+    study's level (synthir.stats.ALPHA)."""
+    from synthir.stats import ALPHA
+
+    word = "significant" if r["p_holm"] < ALPHA else "not significant"
     return f"{r['gain']:+.3f}, Holm p = {_p(r['p_holm'])}, {word}"
 
 
