@@ -31,7 +31,7 @@ rule report_pages:
     resources:
         **RESOURCES["report_pages"],
     params:
-        title=f"synthir study ({REPORTS})",
+        title=study.report_title(REPORTS),
         datasets=lambda w, input: f"--datasets {input.datasets}" if "datasets" in input.keys() else "",
     shell:
         "python -m synthir report-pages --title {params.title:q} --claims {input.claims} --tables {input.tables} "

@@ -57,14 +57,15 @@ def _table(frame: pd.DataFrame) -> str:
             + "</div>")
 
 
-def tables_page(title: str, tables: Sequence[Path]) -> str:
-    """Every CSV of a report, each under its file name, with a table of contents."""
+def tables_page(title: str, tables: Sequence[Path], frames: Sequence[pd.DataFrame] | None = None) -> str:
+    """Every CSV of a report, each under its file name, with a table of contents; ``frames``:
+    their contents where the files on disk are not yet what the page should show (a recheck)."""
     if not tables:
         raise ValueError("tables_page: no tables given")
     nav = " ".join(f"<a href=\"#{_anchor(t.name)}\">{html.escape(t.name)}</a>" for t in tables)
     sections = [f"<h2 id=\"{_anchor(t.name)}\">{html.escape(t.name)}</h2>\n"
                 f"<p>{len(frame)} rows; <code>{html.escape(t.as_posix())}</code></p>\n{_table(frame)}"
-                for t in tables for frame in [pd.read_csv(t)]]
+                for t, frame in zip(tables, frames if frames is not None else [pd.read_csv(t) for t in tables], strict=True)]
     return page(title, f"<nav>{nav}</nav>\n" + "\n".join(sections))
 
 

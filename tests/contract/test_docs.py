@@ -96,3 +96,18 @@ def test_a_changed_schema_description_shows_in_the_reference(monkeypatch):
     monkeypatch.setattr(docs, "_schema", lambda: schema)
     page = docs.params_page((ROOT / "params.yaml").read_text(encoding="utf-8"))
     assert "| `compute.numerics` |" in page and "a description changed in the schema" in page
+
+
+COMMITTED_REPORTS = sorted(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("reports/*/per_query.json.gz"))
+
+
+@pytest.mark.parametrize("report", COMMITTED_REPORTS)
+def test_a_committed_report_is_what_the_statistics_give_today(report):
+    """summary.csv, claims.md, the pages written from them and their copies in report.html, as
+    `python -m synthir recheck` recomputes them from the per-query scores committed beside them:
+    a change to the statistics re-decides every committed report (`recheck --write`) in the
+    commit that makes it, or this fails."""
+    r = subprocess.run([sys.executable, "-m", "synthir", "recheck", report], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "differs" not in r.stdout and "not rechecked" not in r.stdout, r.stdout

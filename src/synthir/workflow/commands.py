@@ -67,7 +67,8 @@ TOOLS: dict[str, Tool] = {
                        ("--evidence", {"required": True, "help": "per_query.json.gz: what summary.csv and claims.md "
                                                                  "are computed from (python -m synthir recheck)"}))),
     "recheck": Tool("synthir.workflow.tools:recheck", "recompute a report's summary.csv and claims.md from the "
-                                                      "per-query scores beside them; exit 1 where they differ",
+                                                      "per-query scores beside them, the pages written from them and "
+                                                      "their copies in report.html; exit 1 where they differ",
                     (("report", {"help": "a retrieval report folder (reports, reports/strategies, ...)"}),
                      ("--write", {"action": "store_true", "help": "rewrite the files that differ (after a change "
                                                                   "to the statistics: no model is rebuilt)"}))),

@@ -67,6 +67,25 @@ def embedded(report: str, name: str) -> dict[str, Any]:
     return json.loads(m.group(1))
 
 
+def reembed(report: str, files: dict[str, Path]) -> str:
+    """``report`` with each result ``files`` names (by the path the report embeds it under)
+    embedded anew from that file, as ``snakemake --report`` embeds a result (Snakemake's own data
+    URI and size format, its JSON): after ``python -m synthir recheck --write`` re-decides a
+    report, its report.html shows the new pages without the study rebuilt. A name the report
+    does not embed is left out."""
+    from humanfriendly import format_size
+    from snakemake.report.common import data_uri_from_file
+
+    m = re.search(r"var results = (\{.*?\});\s*</script>", report, re.S)
+    if m is None:
+        raise UserError("no embedded results: not a self-contained report of Snakemake 9 (`snakemake --report x.html`)")
+    results = json.loads(m.group(1))
+    for key, path in files.items():
+        if key in results:
+            results[key] |= {"size": format_size(path.stat().st_size), "data_uri": data_uri_from_file(str(path))}
+    return report[:m.start(1)] + json.dumps(results) + report[m.end(1):]
+
+
 def decode(data_uri: str) -> bytes:
     """The bytes of a ``data:...;base64,...`` URI."""
     head, _, payload = data_uri.partition(",")

@@ -53,6 +53,12 @@ class Cell:
         return dataclasses.asdict(self)
 
 
+def report_title(reports: str) -> str:
+    """The title of a study's report pages (rules/pages.smk), ``reports`` its reports folder
+    as configured (study.reports); ``python -m synthir recheck`` writes the same."""
+    return f"synthir study ({reports})"
+
+
 def drawn_seed(seed: int, draw: int) -> int:
     """The seed a job of ``draw`` uses where the configuration says ``seed`` (a strategy's seed:
     which passages or seed queries a pool starts from and how each call samples; the human arm's

@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -236,10 +237,16 @@ def summarise(a: argparse.Namespace) -> None:
 
 def recheck(a: argparse.Namespace) -> int:
     """Recompute a report's summary.csv and claims.md from its per_query.json.gz and scaling.csv
-    (what the summarise job wrote beside them) and compare them with the files there."""
+    (what the summarise job wrote beside them), the pages written from them and their copies in
+    report.html, and compare each with the file there (``--write``: rewrite what differs)."""
+    import io as _io
+
     import pandas as pd
 
+    from synthir import pages
     from synthir.retrieval.report.summary import read_evidence
+    from synthir.workflow.report_check import reembed
+    from synthir.workflow.study import report_title
 
     folder = Path(a.report)
     evidence, scaling = folder / "per_query.json.gz", folder / "scaling.csv"
@@ -248,21 +255,50 @@ def recheck(a: argparse.Namespace) -> int:
             raise UserError(f"{needed}: not found (a report built before per_query.json.gz existed cannot be rechecked)")
     per_query, unexposed, roles = read_evidence(evidence)
     _, csv, claims = _summary_and_claims(per_query, unexposed, roles, pd.read_csv(scaling))
+    expected = {folder / "summary.csv": csv, folder / "claims.md": claims}
+    page_dir = folder / "pages"
+    if (page_dir / "claims.html").is_file() or (folder / "report.html").is_file():
+        # the pages name the report folder as the study did, relative to the project root it ran in
+        try:
+            reports = folder.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            reports = None
+            print(f"{folder}: pages and report.html not rechecked (run from the project root the study ran in)")
+        if reports is not None:
+            # the tables of rules/pages.smk's retrieval report, in its order
+            tables = [Path(reports) / "summary.csv", Path(reports) / "scaling.csv"]
+            frames = [pd.read_csv(_io.StringIO(csv)), pd.read_csv(scaling)]
+            expected[page_dir / "claims.html"] = pages.claims_page(claims)
+            expected[page_dir / "tables.html"] = pages.tables_page(f"{report_title(reports)}: tables", tables, frames)
     status = 0
-    for name, text in (("summary.csv", csv), ("claims.md", claims)):
-        path = folder / name
-        on_disk = path.read_text() if path.is_file() else None
-        if on_disk == text:
-            print(f"{path}: recomputed, the same bytes")
+    for path, text in expected.items():
+        if path.suffix == ".html" and not path.is_file():
             continue
-        status = 1
-        if a.write:
-            with io.atomic_open(path) as f:
-                f.write(text)
-        first = next((i for i, (x, y) in enumerate(zip((on_disk or "").splitlines(), text.splitlines())) if x != y),
-                     min(len((on_disk or "").splitlines()), len(text.splitlines())))
-        print(f"{path}: differs from the recomputation from line {first + 1}" + (" (rewritten)" if a.write else ""))
+        status |= _compare(path, text, a.write)
+    if (folder / "report.html").is_file() and page_dir / "claims.html" in expected:
+        with tempfile.TemporaryDirectory() as tmp:  # the pages as recomputed, to embed
+            fresh = {}
+            for name in ("claims.html", "tables.html"):
+                (Path(tmp) / name).write_text(expected[page_dir / name])
+                fresh[f"{reports}/pages/{name}"] = Path(tmp) / name
+            report = folder / "report.html"
+            status |= _compare(report, reembed(report.read_text(), fresh), a.write)
     return status
+
+
+def _compare(path: Path, text: str, write: bool) -> int:
+    """0 where ``path`` holds ``text``, else 1 (and, with ``write``, the file rewritten); says which."""
+    on_disk = path.read_text() if path.is_file() else None
+    if on_disk == text:
+        print(f"{path}: recomputed, the same bytes")
+        return 0
+    if write:
+        with io.atomic_open(path) as f:
+            f.write(text)
+    first = next((i for i, (x, y) in enumerate(zip((on_disk or "").splitlines(), text.splitlines())) if x != y),
+                 min(len((on_disk or "").splitlines()), len(text.splitlines())))
+    print(f"{path}: differs from the recomputation from line {first + 1}" + (" (rewritten)" if write else ""))
+    return 1
 
 
 def report_pages(a: argparse.Namespace) -> None:
