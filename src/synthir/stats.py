@@ -142,48 +142,100 @@ class Contrast:
     c_i^2 * var_r(mean_q cell_i[r, q]) / k_i: the spread of a cell's mean over its replicates,
     which the query term alone ignores. This is the variance decomposition of a balanced linear
     mixed model with random query and replicate effects (accounting for training-seed and
-    data-sampling variance as Bouthillier et al., arXiv:2103.03098, recommend). The test is a t
-    test on that variance with the fewest degrees of freedom among its terms (k - 1 for three
-    seeds): conservative where the query term is large, exact where the replicate term
-    dominates, as it does here. Welch-Satterthwaite degrees of freedom (Satterthwaite 1946) were
-    tried and reject 7% of the time with no effect at the spread measured on this study
-    (tests/unit/test_stats.py): with 2 degrees of freedom, a small variance estimate also raises
-    the estimated degrees of freedom. A cell with one replicate contributes no replicate term:
-    its seed variance is unknown, and ``replicates`` says so (claims need at least three)."""
+    data-sampling variance as Bouthillier et al., arXiv:2103.03098, recommend); ``parts`` holds
+    each term's variance and degrees of freedom (n - 1; k - 1 for k replicates, more where a
+    variance prior moderates it). A cell with one replicate contributes no replicate term: its
+    seed variance is unknown, and ``replicates`` says so (claims need at least three).
+
+    The test is Banerjee's (1960, "Approximate confidence interval for linear functions of means
+    of k populations when the population variances are not equal", Sankhya 22): the level-alpha
+    critical value is sqrt(sum_i t_i^2 * v_i), each term weighted by the t quantile of its own
+    degrees of freedom, which keeps the level whatever the terms' true ratio. It is exact where
+    one term dominates: the replicate term (three draws: t with 2 degrees of freedom) or the query
+    term (hundreds of queries: nearly a z test), where a t test at the fewest degrees of freedom
+    among the terms would ask a retrieval-tuned base whose draws agree to 0.004 for t ~ 8 on a
+    query spread of 0.013. Welch-Satterthwaite degrees of freedom (Satterthwaite 1946) reject 7%
+    of the time with no effect where the replicate term dominates (tests/unit/test_stats.py):
+    with 2 degrees of freedom, a small variance estimate also raises the estimated degrees of
+    freedom."""
 
     mean: float
-    se: float
-    df: float
+    #: (variance, degrees of freedom) of each independent term of the estimate's variance
+    parts: tuple[tuple[float, float], ...]
     replicates: tuple[int, ...]
+
+    @property
+    def se(self) -> float:
+        return float(np.sqrt(sum(v for v, _ in self.parts)))
+
+    def critical(self, alpha: float, tails: int = 2) -> float:
+        """Banerjee's critical value of the estimate: the half-width of its level-(1 - alpha)
+        interval (``tails`` 2), or its one-sided bound (1); negative for a one-sided alpha
+        above 1/2."""
+        from scipy import special
+
+        v, d = self._live()
+        t = -special.stdtrit(d, alpha / tails)  # Student's t quantile of the upper tail alpha / tails
+        return float(np.copysign(np.sqrt(np.sum(v * t * t)), 0.5 - alpha / tails))
+
+    def _live(self) -> tuple[np.ndarray, np.ndarray]:
+        """Variances and degrees of freedom of the terms that vary."""
+        live = [(v, d) for v, d in self.parts if v > 0]
+        return np.array([v for v, _ in live]), np.array([d for _, d in live])
+
+    def _p_one_sided(self, x: float) -> float:
+        """p-value of the one-sided test that rejects 'contrast <= 0' when the estimate, here
+        ``x``, exceeds the one-sided critical value: the alpha at which the two are equal. It
+        lies between Student's t p-values of x / se at the terms' most and fewest degrees of
+        freedom (the critical value over se is a weighted root mean square of their t quantiles)."""
+        from scipy import optimize, special
+
+        v, d = self._live()
+        if len(v) == 0:
+            return 0.5 if x == 0 else float(x < 0)
+        if x < 0:
+            return 1.0 - self._p_one_sided(-x)
+        k = x / float(np.sqrt(v.sum()))
+        lo, hi = float(special.stdtr(d.max(), -k)), float(special.stdtr(d.min(), -k))  # upper tails at k
+        if hi <= lo or x == 0:  # one term, or all of one degrees of freedom: Student's t itself
+            return hi
+        if lo == 0.0:
+            lo = np.nextafter(0.0, 1.0)
+        f = lambda log_alpha: self.critical(float(np.exp(log_alpha)), tails=1) - x  # noqa: E731 - decreasing
+        if f(np.log(hi)) >= 0:  # far in the tails the quantiles lose the precision the bracket assumes
+            return hi
+        if f(np.log(lo)) <= 0:
+            return lo
+        return float(np.exp(optimize.brentq(f, np.log(lo), np.log(hi), xtol=1e-12, rtol=1e-12)))
 
     def p(self) -> float:
         """Two-sided p-value of contrast = 0."""
-        from scipy import stats
-
-        if self.se == 0:
-            return 1.0 if self.mean == 0 else 0.0
-        return float(2 * stats.t.sf(abs(self.mean) / self.se, self.df))
+        return float(min(1.0, 2 * self._p_one_sided(abs(self.mean))))
 
     def p_equivalent(self, margin: float) -> float:
         """Two one-sided tests (TOST, Schuirmann 1987) of |contrast| < ``margin``: the larger of
         the two one-sided p-values; below alpha, the contrast is within the margin."""
-        from scipy import stats
-
-        if self.se == 0:
-            return 0.0 if abs(self.mean) < margin else 1.0
-        lower = stats.t.sf((self.mean + margin) / self.se, self.df)   # H0: contrast <= -margin
-        upper = stats.t.cdf((self.mean - margin) / self.se, self.df)  # H0: contrast >= +margin
+        lower = self._p_one_sided(self.mean + margin)  # H0: contrast <= -margin
+        upper = self._p_one_sided(margin - self.mean)  # H0: contrast >= +margin
         return float(max(lower, upper))
 
     def mde(self, alpha: float = ALPHA, power: float = POWER) -> float:
-        """Smallest true contrast the two-sided test at ``alpha`` detects with ``power``: the
-        noncentrality at which a noncentral t at this contrast's degrees of freedom exceeds the
-        critical value with probability ``power``, times the standard error (with few degrees
-        of freedom, (t_{1-alpha/2} + t_power) * se would promise power the test does not have)."""
+        """Smallest true contrast the two-sided test at ``alpha`` detects with ``power``, the
+        terms' variances taken as estimated. The critical value is itself an estimate: its square,
+        sum_i t_i^2 * v_i, is approximated as a scaled chi-square with Satterthwaite's degrees of
+        freedom nu (1946), so the test rejects when a noncentral t with nu degrees of freedom
+        exceeds critical / se; the noncentrality at which it does with probability ``power``,
+        times the standard error, is the effect. With one dominant term this is the noncentral t
+        of its own degrees of freedom: with few, (t_{1-alpha/2} + t_power) * se would promise
+        power the test does not have."""
         from scipy import optimize, stats
 
-        crit = stats.t.ppf(1 - alpha / 2, self.df)
-        nc = optimize.brentq(lambda x: stats.nct.sf(crit, self.df, x) - power, 0.0, 20.0 * crit)
+        live = [(v, d) for v, d in self.parts if v > 0] or [(0.0, d) for _, d in self.parts]
+        weighted = [(v * float(stats.t.isf(alpha / 2, d)) ** 2, d) for v, d in live]
+        total = sum(w for w, _ in weighted)
+        nu = total**2 / sum(w * w / d for w, d in weighted) if total > 0 else live[0][1]
+        crit = float(np.sqrt(total)) / self.se if self.se > 0 else float(stats.t.isf(alpha / 2, nu))
+        nc = optimize.brentq(lambda x: stats.nct.sf(crit, nu, x) - power, 0.0, 20.0 * crit)
         return float(nc * self.se)
 
 
@@ -274,9 +326,7 @@ def contrast(terms: Sequence[tuple[float, np.ndarray] | tuple[float, np.ndarray,
             if prior is not None:
                 var, df = prior.moderate(var, df)
             parts.append((c * c * var / m.shape[0], df))
-    var = sum(v for v, _ in parts)
-    df = float(min(d for v, d in parts if v > 0)) if var > 0 else float(n - 1)
-    return Contrast(float(per_query.mean()), float(np.sqrt(var)), float(df), tuple(m.shape[0] for _, m, _ in cells))
+    return Contrast(float(per_query.mean()), tuple(parts), tuple(m.shape[0] for _, m, _ in cells))
 
 
 
@@ -330,7 +380,7 @@ def paired_replicates(a: Sequence[float], b: Sequence[float]) -> Contrast:
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if d.ndim != 1 or len(d) < 2:
         raise ValueError("paired replicates need two equal-length sequences of at least two values")
-    return Contrast(float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), float(len(d) - 1), (len(d), len(d)))
+    return Contrast(float(d.mean()), ((float(d.var(ddof=1) / len(d)), float(len(d) - 1)),), (len(d), len(d)))
 
 
 

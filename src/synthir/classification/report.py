@@ -171,7 +171,7 @@ def claims(cells: list[dict[str, Any]], correct: dict[int, np.ndarray], sets: di
               "Accuracy of the student trained on the SynthesizRR set minus the one trained on the FewGen",
               "set (same task, augmenter, scale, student), paired over eval examples, each arm's spread over",
               "its replicates counted (its draws of the data, each averaged over its seeds, else its seeds:",
-              "synthir.stats.replicate_table and contrast: a t test; 95% interval); supported / contradicted",
+              "synthir.stats.replicate_table and contrast: Banerjee's test; 95% interval); supported / contradicted",
               "where the Holm-adjusted p < 0.05 (one family with claim 1's tests).", "",
               "| task | augmenter | scale | student | synthesizrr | vs fewgen | draws x seeds | Δ accuracy | Holm p | verdict |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -230,8 +230,6 @@ def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarr
                     few: list[str]) -> list[tuple[tuple[Any, ...], Any, float, int]]:
     """Claim 2: (row cells, contrast, 95% half-width, draws) of each SynthesizRR arm against the
     FewGen arm of the same task, augmenter, scale and student, over the replicates both have."""
-    from scipy import stats
-
     # each arm's variance prior: fitted to every arm of the task and student over all its replicates
     arms = with_priors({k: _replicates(v, sorted(v)) for k, v in groups.items()}, lambda k: (k[0], k[4]))
 
@@ -247,7 +245,7 @@ def _accuracy_tests(groups: dict[tuple[Any, ...], dict[tuple[int, int], np.ndarr
         if not shared:
             continue
         c = contrast_of_tables([(1.0, replicates(key, shared)), (-1.0, replicates((task, aug, f, scale, base), shared))])
-        half = float(stats.t.ppf(0.975, c.df)) * c.se
+        half = c.critical(0.05)
         draws = len({d for d, _ in shared})
         size = f"{draws}x{len({s for _, s in shared})}"
         out.append(((task, aug, scale, base, strat, f, size), c, half, draws))

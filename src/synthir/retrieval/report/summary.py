@@ -12,8 +12,8 @@ several draws, else its seeds (synthir.stats.replicate_table: seeds of one draw 
   spread the data show: a paired randomization test over them (``synthir.stats.PERMUTATIONS``
   sign flips, seeded; beyond their resolution, the normal approximation of the same test: see
   synthir.stats.paired_randomization), which cannot count seed variance. Where a cell has
-  more replicates, its spread over them counts too: synthir.stats.contrast (a t test on the
-  query and replicate variance, the replicate variance moderated by the cells of the same
+  more replicates, its spread over them counts too: synthir.stats.contrast (Banerjee's test on
+  the query and replicate variance terms, the replicate variance moderated by the cells of the same
   training dataset, eval dataset, base and metric: synthir.stats.VariancePrior;
   tests/unit/test_stats.py validates it by simulation).
 - ``mde``: the minimum detectable effect of that test at 80% power and alpha 0.05 (one seed:

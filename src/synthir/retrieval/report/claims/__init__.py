@@ -98,11 +98,14 @@ def render(study: Study, claims: list[Claim], n_tests: int, summary: pd.DataFram
     out = ["# What this study measured, claim by claim", "", caveat(study), "",
            f"Verdicts rest on contrasts of per-query {METRIC.replace('_at_', '@')} between cells (queries paired, "
            f"each cell's spread over its replicates counted, a replicate being a draw of the data averaged over "
-           f"its training seeds: synthir.stats.contrast; each cell's replicate variance moderated by those of the "
+           f"its training seeds: Banerjee's test on the query and replicate variance terms, synthir.stats.contrast; "
+           f"each cell's replicate variance moderated by those of the "
            f"cells trained on the same data and evaluated on the same queries by the same base, limma's "
-           f"empirical Bayes prior, never below the cell's own: synthir.stats.VariancePrior), one family: Holm over all "
-           f"{n_tests} p-values of this file; minimum detectable effects (80% power) at the family's strictest "
-           f"level, alpha / {n_tests}. Claims use only cells with at least {MIN_DRAWS} draws of the data, on bases whose "
+           f"empirical Bayes prior, never below the cell's own: synthir.stats.VariancePrior), "
+           + (f"one family: Holm over all {n_tests} p-values of this file; minimum detectable effects (80% power) at "
+              f"the family's strictest level, alpha / {n_tests}." if n_tests else
+              "one family: Holm over the p-values of this file (none: no claim had cells to test).")
+           + f" Claims use only cells with at least {MIN_DRAWS} draws of the data, on bases whose "
            f"human-label arm moves them; 'about equal' means within +-{MARGIN} by two one-sided tests (TOST). "
            "Cells are rows of the scaling.csv beside this file; summary.csv has every cell's gain, interval, "
            "minimum detectable effect and p-values adjusted over that file's own family.", "",
