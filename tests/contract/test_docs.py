@@ -111,3 +111,27 @@ def test_a_committed_report_is_what_the_statistics_give_today(report):
                        timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "differs" not in r.stdout and "not rechecked" not in r.stdout, r.stdout
+
+
+def test_recheck_names_an_edited_page_and_writes_it_back(tmp_path, monkeypatch, capsys):
+    """An edited copy of a committed report's claims page, and its copy in report.html, are named
+    and put back byte for byte by --write (the pages name the report folder relative to the
+    project root, so the copy sits at the same relative path)."""
+    import argparse
+    import shutil
+
+    from synthir.workflow.tools import recheck
+
+    report = COMMITTED_REPORTS[0]
+    shutil.copytree(ROOT / report, tmp_path / report)
+    monkeypatch.chdir(tmp_path)
+    page, html = Path(report) / "pages" / "claims.html", Path(report) / "report.html"
+    originals = {p: p.read_bytes() for p in (page, html)}
+    page.write_text(page.read_text().replace("Verdict", "Verdikt", 1))
+    html.write_text(html.read_text().replace('"size": "', '"size": "1', 1))
+    assert recheck(argparse.Namespace(report=report, write=False)) == 1
+    out = capsys.readouterr().out
+    assert f"{page}: differs" in out and f"{html}: differs" in out and "summary.csv: recomputed, the same bytes" in out
+    assert recheck(argparse.Namespace(report=report, write=True)) == 1
+    assert {p: p.read_bytes() for p in originals} == originals
+    assert recheck(argparse.Namespace(report=report, write=False)) == 0
