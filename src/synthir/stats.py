@@ -150,14 +150,15 @@ class Contrast:
     The test is Banerjee's (1960, "Approximate confidence interval for linear functions of means
     of k populations when the population variances are not equal", Sankhya 22): the level-alpha
     critical value is sqrt(sum_i t_i^2 * v_i), each term weighted by the t quantile of its own
-    degrees of freedom, which keeps the level whatever the terms' true ratio. It is exact where
-    one term dominates: the replicate term (three draws: t with 2 degrees of freedom) or the query
-    term (hundreds of queries: nearly a z test), where a t test at the fewest degrees of freedom
-    among the terms would ask a retrieval-tuned base whose draws agree to 0.004 for t ~ 8 on a
-    query spread of 0.013. Welch-Satterthwaite degrees of freedom (Satterthwaite 1946) reject 7%
-    of the time with no effect where the replicate term dominates (tests/unit/test_stats.py):
-    with 2 degrees of freedom, a small variance estimate also raises the estimated degrees of
-    freedom."""
+    degrees of freedom, which keeps the level whatever the terms' true ratio. Where one term
+    dominates it becomes that term's t test: the replicate term's (three draws: 2 degrees of
+    freedom) or the query term's (hundreds of queries: nearly a z test), where a t test at the
+    fewest degrees of freedom among the terms, synthir's test before, asked a retrieval-tuned base
+    whose draws agree to 0.004 for t ~ 8 on a query spread of 0.013. Welch-Satterthwaite degrees
+    of freedom (Satterthwaite 1946) were tried before that and rejected 7% of the time with no
+    effect in the simulation of tests/unit/test_stats.py, where the replicate term dominates: with
+    2 degrees of freedom, a small variance estimate also raises the estimated degrees of freedom.
+    tests/unit/test_stats.py validates this test in both regimes and between them."""
 
     mean: float
     #: (variance, degrees of freedom) of each independent term of the estimate's variance
