@@ -231,11 +231,12 @@ class Contrast:
         power the test does not have."""
         from scipy import optimize, stats
 
-        live = [(v, d) for v, d in self.parts if v > 0] or [(0.0, d) for _, d in self.parts]
-        weighted = [(v * float(stats.t.isf(alpha / 2, d)) ** 2, d) for v, d in live]
+        if self.se == 0:
+            return 0.0
+        weighted = [(float(v) * float(stats.t.isf(alpha / 2, d)) ** 2, float(d)) for v, d in zip(*self._live())]
         total = sum(w for w, _ in weighted)
-        nu = total**2 / sum(w * w / d for w, d in weighted) if total > 0 else live[0][1]
-        crit = float(np.sqrt(total)) / self.se if self.se > 0 else float(stats.t.isf(alpha / 2, nu))
+        nu = total**2 / sum(w * w / d for w, d in weighted)
+        crit = float(np.sqrt(total)) / self.se
         nc = optimize.brentq(lambda x: stats.nct.sf(crit, nu, x) - power, 0.0, 20.0 * crit)
         return float(nc * self.se)
 
