@@ -1,11 +1,13 @@
 """How long Snakemake takes to plan a large study, and how much memory it needs.
 
-A throw-away project (this checkout's workflow, linked) plans `configs/strategies.yaml`'s
-fourteen strategies over a grid sized by the options (by default 2 augmenters x 14 strategies
-x 6 trained scales x 4 bases x 15 seeds x 1 draw x 3 eval sets: 10,080 synthetic cells, each trained
-and evaluated, plus the human arm and the untouched bases) with `snakemake -n`, and prints the
-trained cells, the jobs, the wall time and the peak memory of the planning process. Nothing
-is built; the data mirror need not be present (planning reads no data).
+A throw-away project (this checkout's workflow, linked) plans, with `configs/strategies.yaml`'s
+settings, every retrieval strategy params.yaml defines (fourteen: taking that file's own list, cut
+to six, had shrunk this grid to 4,320 cells unnoticed) over a grid sized by the options (by
+default 2 augmenters x 14 strategies x 6 trained scales x 4 bases x 15 seeds x 1 draw x 3 eval
+sets: 10,080 synthetic cells, each trained and evaluated, plus the human arm and the untouched
+bases) with `snakemake -n`, and prints the trained cells, the jobs, the wall time and the peak
+memory of the planning process. Nothing is built; the data mirror need not be present (planning
+reads no data).
 
     python benchmarks/planning.py                      # the 10,000-cell grid
     python benchmarks/planning.py --seeds 2            # a smaller one
@@ -36,12 +38,21 @@ ROOT = Path(__file__).resolve().parents[1]
 LINKED = ("Snakefile", "rules", "src", "envs", "profiles", "params.yaml", "configs")
 
 
+def retrieval_strategies() -> list[str]:
+    """Every strategy of params.yaml whose kind generates retrieval data, in its order."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from synthir.generation.strategy import strategy_task
+
+    defined = yaml.safe_load((ROOT / "params.yaml").read_text())["strategies"]
+    return [name for name, s in defined.items() if strategy_task(s["kind"]) == "retrieval"]
+
+
 def plan(args: argparse.Namespace, part: str | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="synthir-planning-") as tmp:
         work = Path(tmp)
         for item in LINKED:
             (work / item).symlink_to(ROOT / item, target_is_directory=(ROOT / item).is_dir())
-        strategies = yaml.safe_load((ROOT / "configs/strategies.yaml").read_text())["study"]["strategies"]
+        strategies = retrieval_strategies()
         study = {"augmenters": args.augmenters, "strategies": strategies[: args.strategies],
                  "scales": [0, *args.scales], "bases": args.bases, "seeds": list(range(args.seeds)),
                  "draws": list(range(args.draws)),
@@ -66,7 +77,7 @@ def plan(args: argparse.Namespace, part: str | None = None) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--augmenters", nargs="+", default=["smollm2-135m", "qwen25-05b"])
-    ap.add_argument("--strategies", type=int, default=14, help="the first N of configs/strategies.yaml's")
+    ap.add_argument("--strategies", type=int, default=14, help="the first N of params.yaml's retrieval strategies")
     ap.add_argument("--scales", nargs="+", type=int, default=[100, 200, 300, 400, 600, 800], help="trained scales")
     ap.add_argument("--bases", nargs="+", default=["minilm-l6", "splade-tiny", "glove-50d", "minilm-l6-scratch"])
     ap.add_argument("--seeds", type=int, default=15)
