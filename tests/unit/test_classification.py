@@ -318,8 +318,8 @@ def test_the_report_compares_strategies_with_intervals_and_names_the_control(tmp
 
 
 def test_claim_2_counts_draws_as_replicates(tmp_path):
-    """Two draws of each arm: accuracy is compared over both (2x1 replicates), the diversity
-    claim per draw (a set is one draw's)."""
+    """Two draws of each arm: accuracy is compared over both (2x1 replicates), and so is each
+    diversity comparison (a paired t test of its per-draw differences), each draw's pair shown."""
     n = 200
     diverse = {"self_bleu": [1.0 + i % 3 for i in range(40)], "entities": [[f"ORG:{i}"] for i in range(40)]}
     narrow = {"self_bleu": [30.0 + i % 3 for i in range(40)], "entities": [["ORG:same"]] * 40}
@@ -331,6 +331,9 @@ def test_claim_2_counts_draws_as_replicates(tmp_path):
     assert sorted(table["draw"]) == [0, 0, 1, 1] and sorted(div["draw"]) == [0, 0, 1, 1]
     assert "| sst2 | llm | 4 | lr | synthesizrr | fewgen | 2x1 | +0.300 [" in claims
     assert "| sst2 | llm | 1 | 4 | synthesizrr | fewgen |" in claims  # diversity of draw 1's sets
+    # claim 1 is tested once per comparison, over its two draws (not once per draw): 2 diversity tests
+    assert claims.count("| sst2 | llm | 4 | synthesizrr | fewgen | 2 |") == 1
+    assert claims.count("| inconclusive |") + claims.count("| supported |") == 3  # 2 diversity + 1 accuracy
     # two draws: however clear the differences, no claim-level verdict rests on them
     assert claims.count("**Verdict: not detectable at this power.** the comparisons have 2 draw(s)") == 2
 
