@@ -153,6 +153,10 @@ TABLE: list[tuple[str, set[str], str | None]] = [
     # an HTTP backend needs no prepared weights: the preparation leaves the study
     ("llms.*.backend", {"generate_pool", "prepare_llm"}, "augmenter|model"),
     ("llms.*.*", {"generate_pool"}, "augmenter"),  # chat, batch_size, decoding
+    # weak or retrieval-trained: the claims compare the two (summarise); no model reads it
+    ("encoders.minilm-l6.pretraining", {"summarise"}, None),
+    ("encoders.splade-tiny.pretraining", {"summarise"}, None),
+    ("encoders.*.pretraining", set(), None),
     ("encoders.*.license", set(), None),
     ("encoders.*.hub*", set(), None),
     ("encoders.minilm-l6.derive", set(), None),  # a PyPI source reads no derivation...

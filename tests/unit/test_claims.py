@@ -12,7 +12,7 @@ from synthir.retrieval.report.claims import write_claims
 from synthir.retrieval.report.summary import summarise
 
 QUERIES = [f"q{i}" for i in range(80)]
-ROLES = {"augmenters": {"small": 100_000_000, "large": 500_000_000},
+ROLES = {"augmenters": {"small": 100_000_000, "large": 500_000_000}, "bases": {"weak": "weak", "tuned": "retrieval"},
          "strategies": {"qgen": {"kind": "qgen", "negatives": None, "conditioning": None, "human_fraction": 0.0}}}
 #: (base, untouched in-domain nDCG, gain per scale of the synthetic lines, of the human arm)
 BASES = {"weak": (0.2, {100: 0.10, 300: 0.15, 800: 0.152}, {100: 0.2, 300: 0.25, 800: 0.26}),
@@ -115,6 +115,39 @@ def test_a_line_still_rising_contradicts_saturation():
     finally:
         BASES = saved
     assert verdicts(text)["DAGR (2509.16442): gains saturate with scale"] == "contradicted"
+
+
+def weak_vs_tuned(bases: dict[str, tuple], pretraining: dict[str, str] | None) -> str:
+    """The weak-bases verdict and its reason on a three-draw study of these bases."""
+    global BASES
+    saved = BASES
+    BASES = bases
+    try:
+        per_query, scaling = study([(0, 0), (1, 0), (2, 0)])
+    finally:
+        BASES = saved
+    roles = {k: v for k, v in ROLES.items() if k != "bases"} | ({"bases": pretraining} if pretraining is not None else {})
+    text = write_claims(summarise(per_query), scaling, per_query, roles)
+    section = text.split("## DAGR: augmentation helps weakly pre-trained retrievers most", 1)[1].split("\n## ", 1)[0]
+    return verdicts(text)["DAGR: augmentation helps weakly pre-trained retrievers most"] + " | " + section
+
+
+def test_weak_bases_gain_most_when_a_retrieval_trained_base_moves_less():
+    moves = {"weak": BASES["weak"], "tuned": (0.6, {100: 0.0, 300: 0.01, 800: 0.01}, {100: 0.03, 300: 0.05, 800: 0.06})}
+    out = weak_vs_tuned(moves, {"weak": "weak", "tuned": "retrieval"})
+    assert out.startswith("supported") and "gain on weak - gain on tuned, large x800" in out
+    # which base is weak is declared, not inferred from scores: declared the other way round, the
+    # same cells contradict the claim
+    out = weak_vs_tuned(moves, {"weak": "retrieval", "tuned": "weak"})
+    assert out.startswith("contradicted") and "gain on tuned - gain on weak" in out
+
+
+def test_two_weak_bases_do_not_measure_the_weak_vs_tuned_claim():
+    """Two weakly pre-trained bases of different untouched quality are not a weak and a tuned one."""
+    out = weak_vs_tuned(BASES, {"weak": "weak", "tuned": "weak"})
+    assert out.startswith("not measured by this study") and "no retrieval-trained base" in out
+    out = weak_vs_tuned(BASES, None)  # evidence written before bases declared their pre-training
+    assert out.startswith("not measured by this study") and "does not say which bases are weak" in out
 
 
 def synthesizrr_claim(sets: dict[tuple[str, str], list[tuple[float, float]]]):

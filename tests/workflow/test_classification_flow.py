@@ -51,7 +51,8 @@ def test_the_report_has_every_cell_with_its_gold_comparison(tiny_classification)
     div = pd.read_csv(work / REPORTS / "diversity.csv")
     assert len(div) == 6 and div.self_bleu.notna().all() and div.label_preservation.between(0, 1).all()
     claims = (work / REPORTS / "claims.md").read_text()
-    for section in ("## 1. Retrieval-augmented synthesis", "## 2. Students trained on SynthesizRR",
+    for section in ("## SynthesizRR (2405.10040), classification: retrieval-augmented synthesis",
+                    "## SynthesizRR, classification: students trained on SynthesizRR",
                     "## Positive control"):
         assert section in claims
     receipt = io.read_json(work / REPORTS / "mlflow_runs.json")  # one MLflow run per cell

@@ -209,7 +209,8 @@ def evaluate_bm25(p: Params, w: Wildcards) -> dict[str, Any]:
 
 def summarise(p: Params, w: Wildcards) -> dict[str, Any]:
     """What the claims need to know of the study's aliases (synthir.retrieval.report.claims): each
-    augmenter's size, each strategy's kind, negative source and its conditioning, human share."""
+    augmenter's size, each strategy's kind, negative source and its conditioning, human share,
+    each base's pre-training (weak or retrieval)."""
     from synthir.generation.strategy import load_template
 
     def conditioning(neg: dict[str, Any] | None) -> str | None:
@@ -219,6 +220,7 @@ def summarise(p: Params, w: Wildcards) -> dict[str, Any]:
 
     return {
         "augmenters": {a: p["llms"][a]["parameters"] for a in p["study"]["augmenters"]},
+        "bases": {b: p["encoders"][b]["pretraining"] for b in p["study"]["bases"]},
         "strategies": {a: {"kind": p["strategies"][a]["kind"],
                            "negatives": (p["strategies"][a]["negatives"] or {}).get("source"),
                            "conditioning": conditioning(p["strategies"][a]["negatives"]),

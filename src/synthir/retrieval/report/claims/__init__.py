@@ -19,7 +19,7 @@ every test of this file (its one family), and a verdict with its criterion spell
 Minimum detectable effects are printed at the strictest level Holm applies in this family
 (alpha / number of tests). Which alias plays which role comes from the study's configuration
 (``roles``: each augmenter's parameter count, each strategy's kind, negative source and
-conditioning, human-label share), so nothing here knows alias names, and a kind is recognised by
+conditioning, human-label share, each base's pre-training), so nothing here knows alias names, and a kind is recognised by
 its class (synthir.generation.strategy), never by its name. The tables of cells stay below each verdict.
 
 One module per paper (dagr, negatives, utility, synthesizrr, budget, softqe), each a

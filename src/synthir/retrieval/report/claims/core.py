@@ -137,7 +137,8 @@ def replicated_only(scaling: pd.DataFrame, per_query: pd.DataFrame) -> tuple[pd.
 
 class Study:
     """A study's cells and its aliases' roles (``roles``: each augmenter's parameter count, each
-    strategy's kind, negative source and conditioning, human-label share), with the positive
+    strategy's kind, negative source and conditioning, human-label share, each base's
+    pre-training: weak or retrieval), with the positive
     control: whether the human-label arm moves each base on each training dataset."""
 
     def __init__(self, scaling: pd.DataFrame, per_query: pd.DataFrame, roles: dict[str, Any]) -> None:
@@ -148,6 +149,7 @@ class Study:
         self.evals = sorted(set(scaling["eval_dataset"]))
         self.strategies: dict[str, dict[str, Any]] = roles.get("strategies", {})
         self.sizes: dict[str, int] = roles.get("augmenters", {})
+        self.pretraining: dict[str, str] = roles.get("bases", {})
         self.control: dict[tuple[str, str], Test] = {}
         trained = self.trained
         for ds in self.datasets:

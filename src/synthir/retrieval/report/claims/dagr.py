@@ -116,34 +116,48 @@ def weak_bases(s: Study) -> Claim:
     c = Claim("DAGR: augmentation helps weakly pre-trained retrievers most",
               "the gain from synthetic queries is larger for a weak base than for a retrieval-tuned one.",
               "qgen at each line's largest scale, on its own corpus: (weak cell - weak base) - (tuned cell - tuned "
-              "base) per query, significantly positive (supported) or negative (contradicted); the weak base is "
-              "the one with the lower untouched in-domain nDCG@10, and the human arm must move both.")
+              "base) per query, significantly positive (supported) or negative (contradicted); a base is weak or "
+              "retrieval-trained as its `encoders.<alias>.pretraining` says (among several, the weak base with the "
+              "lowest untouched in-domain nDCG@10 and the retrieval-trained one with the highest), and the human "
+              "arm must move both.")
     trained, cells = s.trained, s.cells
-    bases = sorted(b for b in set(trained["base"]) if cells.baseline(s.datasets[0], b) is not None) if s.datasets else []
-    if len(bases) >= 2 and not s.few:
-        ds = s.datasets[0]
+    ds = s.datasets[0] if s.datasets else None
+    bases = sorted(b for b in set(trained["base"]) if ds is not None and cells.baseline(ds, b) is not None)
 
-        def untouched(b: str) -> float:
-            ref = cells.baseline(ds, b)
-            assert ref is not None  # bases are those with a baseline
-            return float(ref.table.to_numpy().mean())
+    def untouched(b: str) -> float:
+        ref = cells.baseline(ds, b) if ds is not None else None
+        assert ref is not None  # bases are those with a baseline
+        return float(ref.table.to_numpy().mean())
 
-        ranked = sorted(bases, key=untouched)
-        weak, tuned = ranked[0], ranked[-1]
+    weak = sorted((b for b in bases if s.pretraining.get(b) == "weak"), key=untouched)
+    tuned = sorted((b for b in bases if s.pretraining.get(b) == "retrieval"), key=untouched)
+    if len(bases) < 2:
+        c.verdict = (NOT_MEASURED, "one base only")
+    elif not s.pretraining:
+        c.verdict = (NOT_MEASURED, "this report's evidence does not say which bases are weak "
+                                   "(built before `encoders.<alias>.pretraining`)")
+    elif not weak or not tuned:
+        c.verdict = (NOT_MEASURED, f"no {'weakly pre-trained' if not weak else 'retrieval-trained'} base among the "
+                                   f"trained bases ({', '.join(bases) or 'none'})")
+    elif s.few:
+        c.verdict = (NOT_DETECTABLE, s.draws_note)
+    else:
+        w_base, t_base = weak[0], tuned[-1]
         for _, aug, st in [x for x in s.lines(QGen) if x[0] == ds]:
-            common = sorted(set(trained[(trained["augmenter"] == aug) & (trained["base"] == weak)]["scale"])
-                            & set(trained[(trained["augmenter"] == aug) & (trained["base"] == tuned)]["scale"]))
+            common = sorted(set(trained[(trained["augmenter"] == aug) & (trained["base"] == w_base)]["scale"])
+                            & set(trained[(trained["augmenter"] == aug) & (trained["base"] == t_base)]["scale"]))
             if not common:
                 continue
             n = int(common[-1])
-            w, t = cells.get(ds, ds, aug, st, n, weak), cells.get(ds, ds, aug, st, n, tuned)
-            wb, tb = cells.baseline(ds, weak), cells.baseline(ds, tuned)
+            w, t = cells.get(ds, ds, aug, st, n, w_base), cells.get(ds, ds, aug, st, n, t_base)
+            wb, tb = cells.baseline(ds, w_base), cells.baseline(ds, t_base)
             if w is None or t is None or wb is None or tb is None:
                 continue
-            c.tests.append(Test(f"gain on {weak} - gain on {tuned}, {aug} x{n}",
+            c.tests.append(Test(f"gain on {w_base} - gain on {t_base}, {aug} x{n}",
                                 contrast_of_tables([(1.0, w), (-1.0, wb), (-1.0, t), (1.0, tb)]),
-                                None, ds, (weak, tuned)))
-        c.decide = sign_decision if c.tests else None
-    if c.decide is None:
-        c.verdict = (NOT_DETECTABLE, s.draws_note) if s.few else (NOT_MEASURED, "one base only")
+                                None, ds, (w_base, t_base)))
+        if c.tests:
+            c.decide = sign_decision
+        else:
+            c.verdict = (NOT_MEASURED, f"no qgen scale trained on both {w_base} and {t_base}")
     return c
