@@ -19,8 +19,8 @@ BASES = {"weak": (0.2, {100: 0.10, 300: 0.15, 800: 0.152}, {100: 0.2, 300: 0.25,
          "tuned": (0.6, {100: 0.0, 300: 0.0, 800: 0.0}, {100: 0.0, 300: 0.0, 800: 0.0})}
 
 
-def study(replicates: list[tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cells with these (draw, seed) replicates."""
+def study(replicates: list[tuple[int, int]], bases: dict[str, tuple] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cells with these (draw, seed) replicates of these bases (default ``BASES``)."""
     rng = np.random.default_rng(0)
     rows = []
 
@@ -29,7 +29,7 @@ def study(replicates: list[tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame
                      "draw": draw, "scale": scale, "base": base, "seed": seed, "metric": "ndcg_at_10", "query": q,
                      "score": s} for q, s in zip(QUERIES, scores))
 
-    for base, (level, synthetic, human) in BASES.items():
+    for base, (level, synthetic, human) in (bases or BASES).items():
         for ev in ("scifact", "cisi"):
             untouched = np.clip(rng.normal(level, 0.15, len(QUERIES)), 0, 1)
             add("none", ev, "none", "none", 0, 0, base, 0, untouched)
@@ -105,27 +105,16 @@ def test_one_draw_is_not_enough_for_any_claim(replicates):
 
 
 def test_a_line_still_rising_contradicts_saturation():
-    global BASES
-    saved = BASES
-    BASES = {"weak": (0.2, {100: 0.05, 300: 0.10, 800: 0.20}, {100: 0.2, 300: 0.25, 800: 0.3}),
-             "tuned": saved["tuned"]}
-    try:
-        per_query, scaling = study([(0, 0), (1, 0), (2, 0)])
-        text = write_claims(summarise(per_query), scaling, per_query, ROLES)
-    finally:
-        BASES = saved
+    rising = {"weak": (0.2, {100: 0.05, 300: 0.10, 800: 0.20}, {100: 0.2, 300: 0.25, 800: 0.3}),
+              "tuned": BASES["tuned"]}
+    per_query, scaling = study([(0, 0), (1, 0), (2, 0)], rising)
+    text = write_claims(summarise(per_query), scaling, per_query, ROLES)
     assert verdicts(text)["DAGR (2509.16442): gains saturate with scale"] == "contradicted"
 
 
 def weak_vs_tuned(bases: dict[str, tuple], pretraining: dict[str, str] | None) -> str:
     """The weak-bases verdict and its reason on a three-draw study of these bases."""
-    global BASES
-    saved = BASES
-    BASES = bases
-    try:
-        per_query, scaling = study([(0, 0), (1, 0), (2, 0)])
-    finally:
-        BASES = saved
+    per_query, scaling = study([(0, 0), (1, 0), (2, 0)], bases)
     roles = {k: v for k, v in ROLES.items() if k != "bases"} | ({"bases": pretraining} if pretraining is not None else {})
     text = write_claims(summarise(per_query), scaling, per_query, roles)
     section = text.split("## DAGR: augmentation helps weakly pre-trained retrievers most", 1)[1].split("\n## ", 1)[0]
