@@ -39,6 +39,31 @@ def test_a_claim_is_a_section_with_a_verdict_line():
                                           "not detectable at this power", "smollm2-135m vs qwen25-05b x800: -0.02")]
 
 
+def test_claims_page_shows_disagreeing_corpora_as_mixed(tmp_path):
+    """Two configurations with verdicts that differ (one corpus supports, another contradicts)
+    give a mixed claim listing both; one that cannot tell is named under Elsewhere."""
+    def study(name: str, verdict: str) -> None:
+        (tmp_path / "configs").mkdir(exist_ok=True)
+        (tmp_path / "configs" / f"{name}.yaml").write_text(f"study:\n  reports: reports/{name}\n")
+        (tmp_path / "reports" / name).mkdir(parents=True)
+        (tmp_path / "reports" / name / "claims.md").write_text(
+            f"# x\n\n## DAGR: gains saturate with scale\n\n**Verdict: {verdict}.** cells of {name}\n")
+
+    study("a", "supported")
+    study("b", "contradicted")
+    study("c", "not detectable at this power")
+    page = docs.claims_page(tmp_path)
+    assert "**mixed: the configurations that decide it disagree.**" in page
+    assert "- **supported**: `configs/a.yaml` (`reports/a/claims.md`). cells of a" in page
+    assert "- **contradicted**: `configs/b.yaml` (`reports/b/claims.md`). cells of b" in page
+    assert "Elsewhere: `configs/c.yaml`: not detectable at this power." in page
+    (tmp_path / "reports" / "b" / "claims.md").write_text(
+        "# x\n\n## DAGR: gains saturate with scale\n\n**Verdict: supported.** cells of b\n")
+    page = docs.claims_page(tmp_path)  # agreeing verdicts: the first decides, the other is listed
+    assert "**mixed" not in page and "**supported**: `configs/a.yaml`" in page
+    assert "Elsewhere: `configs/b.yaml`: supported; `configs/c.yaml`: not detectable at this power." in page
+
+
 def test_every_key_of_params_yaml_has_a_meaning():
     keys = docs.params_keys((ROOT / "params.yaml").read_text(encoding="utf-8"))
     assert len(keys) > 150

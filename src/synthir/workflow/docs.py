@@ -363,7 +363,9 @@ def claim_sections(text: str) -> list[tuple[str, str, str]]:
 def claims_page(root: Path) -> str:
     """reports/CLAIMS.md: each claim once, with the verdict of the configuration that decides it
     (one with a verdict over one that cannot tell, over one that does not measure it) and what
-    the others say. The default study is left out: one draw decides nothing."""
+    the others say; where configurations with verdicts disagree (one corpus supports a claim,
+    another contradicts it) the claim is *mixed* and each is shown. The default study is left
+    out: one draw decides nothing."""
     from synthir.stats import NOT_DETECTABLE, NOT_MEASURED
 
     rank = {NOT_DETECTABLE: 1, NOT_MEASURED: 2}
@@ -385,12 +387,22 @@ def claims_page(root: Path) -> str:
              "Written by `python -m synthir docs` from the committed `claims.md` of each documented configuration "
              "(the default study has one draw of the data: it decides nothing). A claim is decided by the "
              "configuration that gives it a verdict (supported or contradicted) over one that cannot tell, over "
-             "one that does not measure it; the evidence names the cells, and the configuration's `claims.md` "
-             "has the criterion and every test.", ""]
+             "one that does not measure it (where two give different verdicts, the claim is mixed and both are "
+             "shown); the evidence names the cells, and the configuration's `claims.md` has the criterion and "
+             "every test.", ""]
     for title, entries in found.items():
-        verdict, evidence, config, folder = min(entries, key=lambda e: rank.get(e[0], 0))
-        lines += [f"## {title}", "", f"**{verdict}**: `{config}` (`{folder}/claims.md`). {evidence}", ""]
-        others = [f"`{c}`: {v}" for v, _, c, _ in entries if c != config]
+        best = min(rank.get(e[0], 0) for e in entries)
+        deciding = [e for e in entries if rank.get(e[0], 0) == best]
+        lines += [f"## {title}", ""]
+        if len({v for v, *_ in deciding}) > 1:  # two corpora, two verdicts: say so, never pick one
+            lines += ["**mixed: the configurations that decide it disagree.**", ""]
+            lines += [f"- **{v}**: `{c}` (`{f}/claims.md`). {e}" for v, e, c, f in deciding] + [""]
+            shown = {c for _, _, c, _ in deciding}
+        else:
+            verdict, evidence, config, folder = deciding[0]
+            lines += [f"**{verdict}**: `{config}` (`{folder}/claims.md`). {evidence}", ""]
+            shown = {config}
+        others = [f"`{c}`: {v}" for v, _, c, _ in entries if c not in shown]
         if others:
             lines += ["Elsewhere: " + "; ".join(others) + ".", ""]
     if notes:
