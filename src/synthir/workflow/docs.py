@@ -266,6 +266,8 @@ def pages(root: Path) -> dict[str, str]:
 RESULTS = {
     "results/default.md": ("params.yaml", "reports", "retrieval"),
     "results/paper-shapes.md": ("configs/paper-shapes.yaml", "reports/paper-shapes", "retrieval"),
+    "results/paper-shapes-nfcorpus.md": ("configs/paper-shapes-nfcorpus.yaml", "reports/paper-shapes-nfcorpus",
+                                         "retrieval"),
     "results/real-retriever.md": ("configs/real-retriever.yaml", "reports/real-retriever", "retrieval"),
     "results/strategies.md": ("configs/strategies.yaml", "reports/strategies", "retrieval"),
     "results/budget.md": ("configs/budget.yaml", "reports/budget", "retrieval"),
